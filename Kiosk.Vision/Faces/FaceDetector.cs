@@ -1,0 +1,129 @@
+using Kiosk.Vision.Imaging;
+using Kiosk.Vision.Inference;
+using Kiosk.Vision.Models;
+using Kiosk.Vision.Preprocessing;
+
+namespace Kiosk.Vision.Faces;
+
+/// <summary>A detected face: box in image pixels and detector confidence (0..1).</summary>
+public readonly record struct FaceDetection(BoxF Box, float Score);
+
+/// <summary>
+/// Runs a detector spec on whole frames. Buffers are sized once per frame size; <see cref="Detect"/> fills a
+/// caller-owned list and allocates nothing in steady state. Not thread-safe.
+/// </summary>
+public sealed class FaceDetector : IDisposable
+{
+    private readonly IInferenceModel _model;
+    private readonly int _scores, _boxes, _candidates;
+    private ImageOps.ResizeTables? _xt, _yt;
+    private readonly int[] _order;
+    private readonly float[] _orderScores;
+    private readonly BoxF[] _candidateBoxes;
+    private readonly List<FaceDetection> _kept = new(64);
+
+    public DetectorSpec Spec { get; }
+    public IInferenceModel Model => _model;
+
+    public FaceDetector(DetectorSpec spec, InferenceOptions options)
+    {
+        Spec = spec;
+        _model = ModelFiles.Open(spec, options);
+        try
+        {
+            ModelFiles.ExpectImageInput(spec, _model, spec.Channels == ChannelOrder.Gray ? 1 : 3);
+            if (spec.Output != DetectorOutput.UltraFaceDecoded && spec.Output != DetectorOutput.SsdDetectionOutput)
+                throw new ModelSpecMismatchException($"Detector '{spec.Name}': unsupported output format {spec.Output}");
+            if (spec.Output == DetectorOutput.UltraFaceDecoded)
+            {
+                _scores = ModelFiles.OutputIndex(spec, _model, spec.ScoresOutput);
+                _boxes = ModelFiles.OutputIndex(spec, _model, spec.BoxesOutput);
+                var sShape = _model.Outputs[_scores].Shape;
+                var bShape = _model.Outputs[_boxes].Shape;
+                if (sShape.Length != 3 || sShape[2] != 2 || bShape.Length != 3 || bShape[2] != 4 || sShape[1] != bShape[1])
+                    throw new ModelSpecMismatchException(
+                        $"Detector '{spec.Name}': expected scores Nx2 and boxes Nx4, got {_model.Outputs[_scores].ShapeText} and {_model.Outputs[_boxes].ShapeText}");
+                _candidates = (int)sShape[1];
+            }
+            else
+            {
+                var shape = _model.Outputs[0].Shape;
+                if (shape.Length != 4 || shape[3] != 7)
+                    throw new ModelSpecMismatchException($"Detector '{spec.Name}': expected SSD output 1x1xNx7, got {_model.Outputs[0].ShapeText}");
+                _candidates = (int)shape[2];
+            }
+        }
+        catch
+        {
+            _model.Dispose();
+            throw;
+        }
+        _order = new int[_candidates];
+        _orderScores = new float[_candidates];
+        _candidateBoxes = new BoxF[_candidates];
+    }
+
+    /// <summary>Detects faces in <paramref name="image"/>, best first, into <paramref name="results"/> (cleared).</summary>
+    public void Detect(BgrImage image, List<FaceDetection> results)
+    {
+        results.Clear();
+        if (_xt is null || _xt.SrcLength != image.Width) _xt = new ImageOps.ResizeTables(image.Width, Spec.Width);
+        if (_yt is null || _yt.SrcLength != image.Height) _yt = new ImageOps.ResizeTables(image.Height, Spec.Height);
+        ImageOps.ResizeToTensor(image, _xt, _yt, _model.Input(), Spec.Channels, Spec.Normalization);
+        _model.Run();
+        if (Spec.Output == DetectorOutput.UltraFaceDecoded) ParseUltraFace(image.Width, image.Height, results);
+        else ParseSsd(image.Width, image.Height, results);
+    }
+
+    private void ParseUltraFace(int w, int h, List<FaceDetection> results)
+    {
+        ReadOnlySpan<float> scores = _model.Output(_scores), boxes = _model.Output(_boxes);
+        int n = 0;
+        float threshold = Spec.ScoreThreshold;
+        for (int i = 0; i < _candidates; i++)
+        {
+            float s = scores[2 * i + 1];
+            if (s <= threshold) continue;
+            _candidateBoxes[n] = new BoxF(boxes[4 * i] * w, boxes[4 * i + 1] * h, boxes[4 * i + 2] * w, boxes[4 * i + 3] * h);
+            _order[n] = n; _orderScores[n] = -s; n++;
+        }
+        SortAndSuppress(n, results);
+    }
+
+    private void ParseSsd(int w, int h, List<FaceDetection> results)
+    {
+        ReadOnlySpan<float> det = _model.Output(0);
+        int n = 0;
+        for (int i = 0; i < _candidates; i++)
+        {
+            if (det[7 * i] < 0) break; // image_id -1 ends the valid rows
+            float s = det[7 * i + 2];
+            if (s <= Spec.ScoreThreshold) continue;
+            _candidateBoxes[n] = new BoxF(det[7 * i + 3] * w, det[7 * i + 4] * h, det[7 * i + 5] * w, det[7 * i + 6] * h);
+            _order[n] = n; _orderScores[n] = -s; n++;
+        }
+        SortAndSuppress(n, results);
+    }
+
+    // Greedy NMS over the best TopK candidates by score.
+    private void SortAndSuppress(int n, List<FaceDetection> results)
+    {
+        Array.Sort(_orderScores, _order, 0, n);
+        n = Math.Min(n, Spec.TopK);
+        _kept.Clear();
+        for (int k = 0; k < n; k++)
+        {
+            var box = _candidateBoxes[_order[k]];
+            if (box.Width <= 0 || box.Height <= 0) continue;
+            bool suppressed = false;
+            foreach (var kept in _kept)
+            {
+                if (BoxF.IoU(kept.Box, box) > Spec.NmsIoU) { suppressed = true; break; }
+            }
+            if (!suppressed) _kept.Add(new FaceDetection(box, -_orderScores[k]));
+        }
+        results.AddRange(_kept);
+    }
+
+    public void Dispose() => _model.Dispose();
+}

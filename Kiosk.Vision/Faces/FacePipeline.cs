@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using Kiosk.Vision.Imaging;
+using Kiosk.Vision.Inference;
+using Kiosk.Vision.Models;
+
+namespace Kiosk.Vision.Faces;
+
+/// <summary>What the face path needs: which detector, landmarks and embedder specs, and how to run them.</summary>
+public sealed record FacePipelineOptions
+{
+    public DetectorSpec Detector { get; init; } = ModelCatalog.DefaultDetector;
+    public LandmarkSpec Landmarks { get; init; } = ModelCatalog.DefaultLandmarks;
+    public EmbedderSpec Embedder { get; init; } = ModelCatalog.Default;
+    public InferenceOptions Inference { get; init; } = new();
+    /// <summary>
+    /// When nothing is found, pad the image and look again: a tight face crop (passport photo, cropped data set)
+    /// leaves the detector no context. Costs one more detection, only on images with no face.
+    /// </summary>
+    public bool PadAndRetry { get; init; } = true;
+    /// <summary>Border added on each side for the retry, as a fraction of the image's longer side.</summary>
+    public float PadFraction { get; init; } = 0.25f;
+}
+
+/// <summary>Mean time per stage, in milliseconds, over <see cref="Count"/> calls of each.</summary>
+public sealed class StageTimes
+{
+    private readonly long[] _ticks = new long[Names.Length];
+    private readonly int[] _counts = new int[Names.Length];
+    public static readonly string[] Names = ["decode", "detect", "landmarks", "align", "embed"];
+    public const int Decode = 0, Detect = 1, Landmarks = 2, Align = 3, Embed = 4;
+
+    public void Add(int stage, long startTimestamp)
+    {
+        _ticks[stage] += Stopwatch.GetTimestamp() - startTimestamp;
+        _counts[stage]++;
+    }
+
+    public int Count(int stage) => _counts[stage];
+    public double MeanMs(int stage) => _counts[stage] == 0 ? 0 : _ticks[stage] * 1000.0 / Stopwatch.Frequency / _counts[stage];
+    public double TotalMs(int stage) => _ticks[stage] * 1000.0 / Stopwatch.Frequency;
+}
+
+/// <summary>One face found in an image: where, its five points, quality, and its embedding (unit length).</summary>
+public sealed record FaceResult(FaceDetection Detection, FivePoints Points, FaceQuality Quality, float[] Embedding, bool FoundAfterPadding);
+
+/// <summary>
+/// Detector, landmarks and embedder in one place: image in, faces with embeddings out. Not thread-safe; one per thread.
+/// </summary>
+public sealed class FacePipeline : IDisposable
+{
+    private readonly List<FaceDetection> _detections = new(32);
+
+    public FacePipelineOptions Options { get; }
+    public FaceDetector Detector { get; }
+    public LandmarkDetector Landmarks { get; }
+    public FaceEmbedder Embedder { get; }
+
+    public FacePipeline(FacePipelineOptions options)
+    {
+        Options = options;
+        options.Inference.Validate();
+        var disposables = new List<IDisposable>();
+        try
+        {
+            Detector = Track(disposables, new FaceDetector(options.Detector, options.Inference));
+            Landmarks = Track(disposables, new LandmarkDetector(options.Landmarks, options.Inference));
+            Embedder = Track(disposables, new FaceEmbedder(options.Embedder, options.Inference));
+        }
+        catch
+        {
+            foreach (var d in disposables) d.Dispose();
+            throw;
+        }
+    }
+
+    private static T Track<T>(List<IDisposable> list, T item) where T : IDisposable { list.Add(item); return item; }
+
+    /// <summary>
+    /// Finds faces (best detector score first) into <paramref name="results"/>; if none and padding is enabled,
+    /// looks again on a padded copy and maps the boxes back. Returns true when the padded retry found them.
+    /// </summary>
+    public bool Detect(BgrImage image, List<FaceDetection> results, StageTimes? times = null)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        Detector.Detect(image, results);
+        times?.Add(StageTimes.Detect, t0);
+        if (results.Count > 0 || !Options.PadAndRetry) return false;
+
+        int pad = (int)MathF.Ceiling(Math.Max(image.Width, image.Height) * Options.PadFraction);
+        var padded = Pad(image, pad);
+        t0 = Stopwatch.GetTimestamp();
+        Detector.Detect(padded, results);
+        times?.Add(StageTimes.Detect, t0);
+        for (int i = 0; i < results.Count; i++)
+        {
+            var d = results[i];
+            var b = d.Box.Offset(-pad, -pad);
+            // Keep boxes inside the original frame: the face is in it, the border is ours.
+            b = new BoxF(MathF.Max(b.X1, 0), MathF.Max(b.Y1, 0), MathF.Min(b.X2, image.Width), MathF.Min(b.Y2, image.Height));
+            results[i] = d with { Box = b };
+        }
+        return results.Count > 0;
+    }
+
+    /// <summary>All faces in the image with embeddings; <paramref name="largestOnly"/> keeps the biggest face.</summary>
+    public IReadOnlyList<FaceResult> Analyze(BgrImage image, StageTimes? times = null, bool largestOnly = false)
+    {
+        bool padded = Detect(image, _detections, times);
+        if (largestOnly && _detections.Count > 1)
+        {
+            var best = _detections[0];
+            foreach (var d in _detections) if (d.Box.Area > best.Box.Area) best = d;
+            _detections.Clear();
+            _detections.Add(best);
+        }
+        var faces = new List<FaceResult>(_detections.Count);
+        foreach (var det in _detections)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            var points = Landmarks.Detect(image, det.Box);
+            times?.Add(StageTimes.Landmarks, t0);
+
+            t0 = Stopwatch.GetTimestamp();
+            Embedder.Align(image, det.Box, points);
+            var quality = FaceQuality.Measure(det.Box, points, Embedder.Crop);
+            times?.Add(StageTimes.Align, t0);
+
+            t0 = Stopwatch.GetTimestamp();
+            var embedding = new float[Embedder.Dimension];
+            Embedder.EmbedCrop(embedding);
+            times?.Add(StageTimes.Embed, t0);
+            faces.Add(new FaceResult(det, points, quality, embedding, padded));
+        }
+        return faces;
+    }
+
+    /// <summary>A copy of the image with a black border of <paramref name="pad"/> pixels.</summary>
+    public static BgrImage Pad(BgrImage image, int pad)
+    {
+        var padded = new BgrImage(image.Width + 2 * pad, image.Height + 2 * pad);
+        padded.Pixels.Clear();
+        for (int y = 0; y < image.Height; y++)
+            image.Row(y).CopyTo(padded.Row(y + pad).Slice(pad * 3));
+        return padded;
+    }
+
+    public void Dispose()
+    {
+        Embedder.Dispose();
+        Landmarks.Dispose();
+        Detector.Dispose();
+    }
+}

@@ -1,0 +1,119 @@
+using Kiosk.Vision.Faces;
+
+namespace Kiosk.Vision.Models;
+
+/// <summary>
+/// The built-in model specs. Each is data: file, tensor layout, pre-processing, crop, output, threshold. Files are
+/// relative to &lt;cache&gt;/models; the default set comes from the npm package faceplugin-face-recognition-js@0.0.1
+/// (scripts/setup.sh), the Open Model Zoo ones from `kiosk models fetch`.
+/// </summary>
+public static class ModelCatalog
+{
+    /// <summary>The 112x112 five-point template of the default embedder (ArcFace/InsightFace layout), in pixels.</summary>
+    public static readonly PointF[] Template112 =
+    [
+        new(38.2946f, 51.6963f), new(73.5318f, 51.5014f), new(56.0252f, 71.7366f),
+        new(41.5493f, 92.3655f), new(70.7299f, 92.2041f),
+    ];
+
+    /// <summary>The five-point template of face-reidentification-retail-0095, normalized to [0,1] (model card).</summary>
+    public static readonly PointF[] TemplateReid0095 =
+    [
+        new(0.31556875f, 0.46157411f), new(0.68262292f, 0.46157411f), new(0.50026250f, 0.64050536f),
+        new(0.34947188f, 0.82469196f), new(0.65343646f, 0.82469196f),
+    ];
+
+    public static DetectorSpec DefaultDetector { get; } = new()
+    {
+        Name = "fr_detect",
+        Description = "Ultra-light face detector, 320x240 (faceplugin package)",
+        File = "default/fr_detect.onnx",
+        Sha256 = "6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854",
+        InputName = "input",
+        Width = 320, Height = 240,
+        Channels = ChannelOrder.Rgb,
+        Normalization = Normalization.MeanScaleAll(127f, 1f / 128f),
+        Output = DetectorOutput.UltraFaceDecoded,
+        ScoresOutput = "scores", BoxesOutput = "boxes",
+        ScoreThreshold = 0.65f, NmsIoU = 0.4f, TopK = 750,
+    };
+
+    public static LandmarkSpec DefaultLandmarks { get; } = new()
+    {
+        Name = "fr_landmark",
+        Description = "68-point landmarks on a 64x64 grey crop of the square face box (faceplugin package)",
+        File = "default/fr_landmark.onnx",
+        Sha256 = "f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258",
+        InputName = "input",
+        Width = 64, Height = 64,
+        Channels = ChannelOrder.Gray,
+        Normalization = Normalization.MeanScaleAll(0f, 1f / 256f),
+        Output = LandmarkOutput.Points68Normalized,
+    };
+
+    public static EmbedderSpec Default { get; } = new()
+    {
+        Name = "default",
+        Description = "fr_feature: 112x112 RGB, 512-d (faceplugin package)",
+        File = "default/fr_feature.onnx",
+        Sha256 = "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581",
+        InputName = "input",
+        Width = 112, Height = 112,
+        Channels = ChannelOrder.Rgb,
+        Normalization = Normalization.MeanScaleAll(127f, 1f / 128f),
+        Crop = CropSpec.NormalizedTemplate(Normalize(Template112, 112, 112)),
+        OutputSize = 512,
+        Threshold = 0.40f,
+        ThresholdSource = "best-accuracy threshold on shared/datasets/pairs-dev (280 pairs: a sanity check, not a calibration)",
+    };
+
+    public static EmbedderSpec Reid0095 { get; } = new()
+    {
+        Name = "reid-0095",
+        Description = "face-reidentification-retail-0095 (Open Model Zoo): 128x128 BGR raw, 256-d",
+        File = "omz/face-reidentification-retail-0095/FP32/face-reidentification-retail-0095.xml",
+        Backend = "openvino",
+        InputName = "0",
+        Width = 128, Height = 128,
+        Channels = ChannelOrder.Bgr,
+        Normalization = Normalization.Raw,
+        Crop = CropSpec.NormalizedTemplate(TemplateReid0095),
+        OutputSize = 256,
+        Threshold = 0.70f,
+        ThresholdSource = "cosine distance 0.3 of the Open Model Zoo face recognition demo; not yet calibrated here",
+    };
+
+    public static EmbedderSpec FaceNet20180408 { get; } = new()
+    {
+        Name = "facenet-20180408",
+        Description = "facenet-20180408-102900 IR (Open Model Zoo converter: BGR in, mean 127.5 and scale 128 folded in), 512-d",
+        File = "omz/facenet-20180408-102900/FP32/facenet-20180408-102900.xml",
+        Backend = "openvino",
+        Width = 160, Height = 160,
+        Channels = ChannelOrder.Bgr,
+        // The converted IR subtracts 127.5 and divides by 128 itself; an ONNX export of the original graph takes
+        // RGB with MeanScaleAll(127.5, 1/128), and the older FaceNet of the GstInference element takes
+        // Normalization.Standardize: all three are the same spec with other values.
+        Normalization = Normalization.Raw,
+        Crop = CropSpec.Box(0.10f),
+        OutputSize = 512,
+        Threshold = 0.60f,
+        ThresholdSource = "FaceNet cosine-distance 0.4 commonly used for this model family; not yet calibrated here",
+    };
+
+    public static IReadOnlyList<EmbedderSpec> Embedders { get; } = [Default, Reid0095, FaceNet20180408];
+
+    public static EmbedderSpec GetEmbedder(string name) =>
+        Embedders.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"Unknown model '{name}'. Known: {string.Join(", ", Embedders.Select(e => e.Name))}");
+
+    /// <summary>Reads an embedder spec from JSON (camelCase properties, enum names as strings).</summary>
+    public static EmbedderSpec LoadEmbedderSpec(string json) =>
+        System.Text.Json.JsonSerializer.Deserialize(json, ModelSpecJsonContext.Default.EmbedderSpec)
+        ?? throw new System.Text.Json.JsonException("empty model spec");
+
+    public static string ToJson(EmbedderSpec spec) =>
+        System.Text.Json.JsonSerializer.Serialize(spec, ModelSpecJsonContext.Default.EmbedderSpec);
+
+    private static PointF[] Normalize(PointF[] pixels, float w, float h) => pixels.Select(p => new PointF(p.X / w, p.Y / h)).ToArray();
+}

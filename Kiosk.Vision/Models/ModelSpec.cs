@@ -1,0 +1,125 @@
+using System.Text.Json.Serialization;
+using Kiosk.Vision.Faces;
+
+namespace Kiosk.Vision.Models;
+
+/// <summary>Memory order of an image tensor.</summary>
+public enum TensorLayout { Nchw, Nhwc }
+
+/// <summary>Channel order the model was trained on. Gray is a single luminance plane.</summary>
+public enum ChannelOrder { Rgb, Bgr, Gray }
+
+public enum NormalizationKind
+{
+    /// <summary>v' = (v - Mean[c]) * Scale[c], v in 0..255.</summary>
+    MeanScale,
+    /// <summary>v' = (v - mean(image)) / max(std(image), 1/sqrt(N)): FaceNet's "prewhiten".</summary>
+    PerImageStandardization,
+}
+
+/// <summary>How pixel values become tensor values.</summary>
+public sealed record Normalization(NormalizationKind Kind, float[] Mean, float[] Scale)
+{
+    public static Normalization Raw { get; } = new(NormalizationKind.MeanScale, [0, 0, 0], [1, 1, 1]);
+    public static Normalization Standardize { get; } = new(NormalizationKind.PerImageStandardization, [0, 0, 0], [1, 1, 1]);
+    public static Normalization MeanScaleAll(float mean, float scale) =>
+        new(NormalizationKind.MeanScale, [mean, mean, mean], [scale, scale, scale]);
+}
+
+public enum CropKind
+{
+    /// <summary>Similarity warp of the five landmarks onto a template (least squares over all five).</summary>
+    Template,
+    /// <summary>The detector's box, grown by a margin on every side, resized to the input (FaceNet/MTCNN style).</summary>
+    BoxMargin,
+}
+
+/// <summary>How a face is cut out of the frame for a model.</summary>
+public sealed record CropSpec(CropKind Kind, PointF[]? Template = null, float Margin = 0f)
+{
+    /// <summary>Template given in [0,1] crop coordinates, scaled to the crop size when used.</summary>
+    public static CropSpec NormalizedTemplate(params PointF[] points) => new(CropKind.Template, points);
+
+    public static CropSpec Box(float marginFraction) => new(CropKind.BoxMargin, null, marginFraction);
+}
+
+public enum SimilarityMetric { Cosine }
+
+/// <summary>Where and how a model file is run. Backend "onnxruntime" (default) or "openvino"; device e.g. "CPU".</summary>
+public abstract record ModelFileSpec
+{
+    public required string Name { get; init; }
+    /// <summary>Path of the model file, relative to the models cache (&lt;cache&gt;/models) or absolute.</summary>
+    public required string File { get; init; }
+    /// <summary>Expected SHA-256 (hex) of the file; verified when loaded. Null only for user-supplied files.</summary>
+    public string? Sha256 { get; init; }
+    public string Backend { get; init; } = "onnxruntime";
+    public string Device { get; init; } = "CPU";
+    /// <summary>Input tensor name; null takes the model's first input.</summary>
+    public string? InputName { get; init; }
+    public TensorLayout Layout { get; init; } = TensorLayout.Nchw;
+    public required int Width { get; init; }
+    public required int Height { get; init; }
+    public ChannelOrder Channels { get; init; } = ChannelOrder.Rgb;
+    public required Normalization Normalization { get; init; }
+    public string Description { get; init; } = "";
+}
+
+/// <summary>A face embedding model: image crop in, one vector out. Output vectors are L2-normalized.</summary>
+public sealed record EmbedderSpec : ModelFileSpec
+{
+    public required CropSpec Crop { get; init; }
+    public required int OutputSize { get; init; }
+    /// <summary>Output tensor name; null takes the first output.</summary>
+    public string? OutputName { get; init; }
+    public SimilarityMetric Metric { get; init; } = SimilarityMetric.Cosine;
+    /// <summary>
+    /// Verification threshold on cosine similarity of L2-normalized embeddings (scale -1..1; same person when
+    /// similarity >= threshold). 1:1 only: a 1:N search must raise it for the gallery size.
+    /// </summary>
+    public required float Threshold { get; init; }
+    /// <summary>Where <see cref="Threshold"/> came from, shown to users.</summary>
+    public string ThresholdSource { get; init; } = "";
+    /// <summary>Also embed the mirrored crop and add both vectors (test-time augmentation, doubles embed time).</summary>
+    public bool FlipAugment { get; init; }
+}
+
+public enum DetectorOutput
+{
+    /// <summary>Ultra-Light-Fast face detector: `scores` Nx2 (column 1 = face) and `boxes` Nx4 corners in [0,1].</summary>
+    UltraFaceDecoded,
+    /// <summary>SSD DetectionOutput [1,1,N,7]: image_id, label, conf, x1, y1, x2, y2 in [0,1].</summary>
+    SsdDetectionOutput,
+}
+
+public sealed record DetectorSpec : ModelFileSpec
+{
+    public required DetectorOutput Output { get; init; }
+    public string? ScoresOutput { get; init; }
+    public string? BoxesOutput { get; init; }
+    /// <summary>Detection confidence threshold, 0..1.</summary>
+    public float ScoreThreshold { get; init; } = 0.65f;
+    /// <summary>Intersection over union above which the weaker of two boxes is dropped.</summary>
+    public float NmsIoU { get; init; } = 0.4f;
+    /// <summary>How many candidates (best first) go through NMS.</summary>
+    public int TopK { get; init; } = 750;
+}
+
+public enum LandmarkOutput
+{
+    /// <summary>136 floats: 68 (x,y) in [0,1] of the crop (iBUG 300-W order).</summary>
+    Points68Normalized,
+    /// <summary>10 floats: 5 (x,y) in [0,1] of the crop, in template order.</summary>
+    Points5Normalized,
+}
+
+public sealed record LandmarkSpec : ModelFileSpec
+{
+    public required LandmarkOutput Output { get; init; }
+    /// <summary>Box grown by this fraction of its size on each side before cropping, then made square.</summary>
+    public float BoxMargin { get; init; }
+}
+
+[JsonSerializable(typeof(EmbedderSpec))]
+[JsonSourceGenerationOptions(WriteIndented = true, UseStringEnumConverter = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+internal sealed partial class ModelSpecJsonContext : JsonSerializerContext;
