@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.Text.Json;
+using Kiosk.Vision.Faces;
+using Kiosk.Vision.Inference;
+using Kiosk.Vision.Models;
+
+namespace Kiosk.Host.Cli;
+
+/// <summary>Options every face command shares, and the pipeline they describe.</summary>
+internal sealed class CommonOptions
+{
+    public Option<string> Model { get; } = new("--model", "-m")
+    {
+        Description = "Embedding model: a built-in name (default, reid-0095, facenet-20180408) or a JSON model spec file",
+        DefaultValueFactory = _ => "default",
+    };
+
+    public Option<int> Threads { get; } = new("--threads")
+    {
+        Description = "ONNX Runtime intra-op threads per model",
+        DefaultValueFactory = _ => Math.Min(Environment.ProcessorCount, 4),
+    };
+
+    public Option<bool> NoPad { get; } = new("--no-pad-retry")
+    {
+        Description = "Do not pad and retry images in which no face is found",
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Model);
+        command.Options.Add(Threads);
+        command.Options.Add(NoPad);
+    }
+
+    public FacePipelineOptions PipelineOptions(ParseResult r) => new()
+    {
+        Embedder = ResolveEmbedder(r.GetValue(Model)!),
+        Inference = new InferenceOptions { Threads = r.GetValue(Threads) },
+        PadAndRetry = !r.GetValue(NoPad),
+    };
+
+    public static EmbedderSpec ResolveEmbedder(string nameOrPath)
+    {
+        if (!nameOrPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return ModelCatalog.GetEmbedder(nameOrPath);
+        if (!File.Exists(nameOrPath)) throw new FileNotFoundException($"model spec {nameOrPath} not found");
+        try
+        {
+            return ModelCatalog.LoadEmbedderSpec(File.ReadAllText(nameOrPath));
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"model spec {nameOrPath} is not valid: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Kiosk.Vision.Evaluation;
+using Kiosk.Vision.Faces;
+using Kiosk.Vision.Imaging;
+using Kiosk.Vision.Matching;
+using Spectre.Console;
+
+namespace Kiosk.Host.Cli;
+
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var eval = new Command("eval", "Measure recognition accuracy on a labelled set");
+        eval.Subcommands.Add(CreatePairs());
+        return eval;
+    }
+
+    private static Command CreatePairs()
+    {
+        var common = new CommonOptions();
+        var pairs = new Option<FileInfo>("--pairs") { Description = "CSV with file_x,file_y,Decision|decision", Required = true };
+        var images = new Option<DirectoryInfo>("--images") { Description = "folder holding the images", Required = true };
+        var cmd = new Command("pairs", "Verification accuracy over labelled same/different pairs") { pairs, images };
+        common.AddTo(cmd);
+        cmd.SetAction(r =>
+        {
+            var list = PairListReader.Read(r.GetValue(pairs)!.FullName);
+            var dir = r.GetValue(images)!;
+            if (!dir.Exists) throw new DirectoryNotFoundException($"image folder {dir.FullName} not found");
+            using var pipeline = new FacePipeline(common.PipelineOptions(r));
+            var result = Run(pipeline, list, dir.FullName, AnsiConsole.Console);
+            Report(result, pipeline, AnsiConsole.Console);
+            return 0;
+        });
+        return cmd;
+    }
+
+    internal sealed record Outcome(
+        int Pairs, int Failed, IReadOnlyList<string> FailedImages, float[] Scores, bool[] Same,
+        (float Threshold, double Accuracy) Best, (double Mean, double Std) CrossValidated, double Auc,
+        (double Tar, float Threshold)? Tar1e2, (double Tar, float Threshold)? Tar1e3, StageTimes Times, int PaddedRetries);
+
+    /// <summary>Embeds every image once (largest face), scores every pair, computes the metrics.</summary>
+    internal static Outcome Run(FacePipeline pipeline, IReadOnlyList<FacePair> list, string imageDir, IAnsiConsole? console)
+    {
+        var names = list.SelectMany(p => new[] { p.FileA, p.FileB }).Distinct(StringComparer.Ordinal).ToArray();
+        var embeddings = new Dictionary<string, float[]?>(StringComparer.Ordinal);
+        var failedImages = new List<string>();
+        var times = new StageTimes();
+        int padded = 0;
+
+        void EmbedAll(Action? tick)
+        {
+            foreach (var name in names)
+            {
+                float[]? e = null;
+                try
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    var img = ImageDecoder.Decode(Path.Combine(imageDir, name));
+                    times.Add(StageTimes.Decode, t0);
+                    var faces = pipeline.Analyze(img, times, largestOnly: true);
+                    if (faces.Count > 0) { e = faces[0].Embedding; if (faces[0].FoundAfterPadding) padded++; }
+                    else failedImages.Add($"{name}: no face found");
+                }
+                catch (ImageDecodeException ex)
+                {
+                    failedImages.Add($"{name}: {ex.Message}");
+                }
+                embeddings[name] = e;
+                tick?.Invoke();
+            }
+        }
+
+        if (console is null) EmbedAll(null);
+        else
+        {
+            console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask($"embedding {names.Length} images", maxValue: names.Length);
+                    EmbedAll(() => task.Increment(1));
+                });
+        }
+
+        var scores = new List<float>(list.Count);
+        var same = new List<bool>(list.Count);
+        int failed = 0;
+        foreach (var p in list)
+        {
+            var a = embeddings[p.FileA];
+            var b = embeddings[p.FileB];
+            if (a is null || b is null) { failed++; continue; }
+            scores.Add(VectorMath.CosineOfUnit(a, b));
+            same.Add(p.Same);
+        }
+        var s = scores.ToArray();
+        var y = same.ToArray();
+        bool bothClasses = y.Contains(true) && y.Contains(false);
+        return new Outcome(list.Count, failed, failedImages, s, y,
+            bothClasses ? VerificationMetrics.BestThreshold(s, y) : (float.NaN, double.NaN),
+            bothClasses ? VerificationMetrics.CrossValidatedAccuracy(s, y, 10) : (double.NaN, double.NaN),
+            bothClasses ? VerificationMetrics.RocAuc(s, y) : double.NaN,
+            bothClasses ? VerificationMetrics.TarAtFar(s, y, 1e-2) : null,
+            bothClasses ? VerificationMetrics.TarAtFar(s, y, 1e-3) : null,
+            times, padded);
+    }
+
+    internal static void Report(Outcome o, FacePipeline pipeline, IAnsiConsole console)
+    {
+        var spec = pipeline.Embedder.Spec;
+        string F(double v, string fmt = "F4") => double.IsNaN(v) ? "n/a" : v.ToString(fmt, CultureInfo.InvariantCulture);
+        var table = new Table().AddColumns("metric", "value");
+        table.AddRow("model", $"{spec.Name} ({spec.OutputSize}-d, {pipeline.Embedder.Model.Backend})");
+        table.AddRow("pairs scored / total", $"{o.Scores.Length} / {o.Pairs}");
+        table.AddRow("accuracy at best threshold", $"{F(o.Best.Accuracy)} (threshold {F(o.Best.Threshold)} cosine similarity)");
+        table.AddRow("10-fold cross-validated accuracy", $"{F(o.CrossValidated.Mean)} ± {F(o.CrossValidated.Std)}");
+        table.AddRow("ROC AUC", F(o.Auc));
+        table.AddRow("TAR @ FAR 1e-2", o.Tar1e2 is { } t2 ? $"{F(t2.Tar)} (threshold {F(t2.Threshold)})" : "n/a (too few different-person pairs)");
+        table.AddRow("TAR @ FAR 1e-3", o.Tar1e3 is { } t3 ? $"{F(t3.Tar)} (threshold {F(t3.Threshold)})" : "n/a (too few different-person pairs)");
+        table.AddRow("accuracy at the model's threshold", $"{F(AccuracyAt(o, spec.Threshold))} (threshold {spec.Threshold:F2})");
+        table.AddRow("pairs failed (no face / unreadable)", $"{o.Failed}");
+        table.AddRow("faces found only after padding", $"{o.PaddedRetries}");
+        for (int st = 0; st < StageTimes.Names.Length; st++)
+            table.AddRow($"mean {StageTimes.Names[st]} ms", $"{F(o.Times.MeanMs(st), "F2")} (n={o.Times.Count(st)})");
+        console.Write(table);
+        foreach (var f in o.FailedImages) console.MarkupLineInterpolated($"[yellow]failed:[/] {f}");
+
+        var kv = new List<string>
+        {
+            $"model={spec.Name}", $"accuracy={F(o.Best.Accuracy)}", $"cv_accuracy={F(o.CrossValidated.Mean)}", $"auc={F(o.Auc)}",
+            $"threshold={F(o.Best.Threshold)}", $"pairs={o.Pairs}", $"failed={o.Failed}",
+            $"tar_far1e-2={(o.Tar1e2 is { } a ? F(a.Tar) : "na")}", $"tar_far1e-3={(o.Tar1e3 is { } b ? F(b.Tar) : "na")}",
+        };
+        for (int st = 0; st < StageTimes.Names.Length; st++) kv.Add($"{StageTimes.Names[st]}_ms={F(o.Times.MeanMs(st), "F2")}");
+        // Last line: machine-readable, plain stdout (no markup).
+        Console.Out.Flush();
+        Console.WriteLine(string.Join(' ', kv));
+    }
+
+    private static double AccuracyAt(Outcome o, float threshold)
+    {
+        if (o.Scores.Length == 0) return double.NaN;
+        int ok = 0;
+        for (int i = 0; i < o.Scores.Length; i++) if ((o.Scores[i] >= threshold) == o.Same[i]) ok++;
+        return (double)ok / o.Scores.Length;
+    }
+}

@@ -1,0 +1,3 @@
+using Kiosk.Host.Cli;
+
+return await KioskCli.RunAsync(args);
