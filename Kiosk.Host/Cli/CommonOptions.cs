@@ -6,6 +6,8 @@ using Kiosk.Vision.Models;
 
 namespace Kiosk.Host.Cli;
 
+internal enum DetectionMode { Single, Multi }
+
 /// <summary>Options every face command shares, and the pipeline they describe.</summary>
 internal sealed class CommonOptions
 {
@@ -26,8 +28,27 @@ internal sealed class CommonOptions
         Description = "Do not pad and retry images in which no face is found",
     };
 
+    public Option<float?> MinScore { get; } = new("--min-score")
+    {
+        Description = "Face detector confidence threshold, 0..1 (default: the detector spec's)",
+    };
+
+    public Option<DetectionMode> Detection { get; }
+
+    public CommonOptions(DetectionMode defaultDetection = DetectionMode.Single)
+    {
+        Detection = new Option<DetectionMode>("--detection")
+        {
+            Description = "single: one detector pass on the whole image, as the camera loop does; multi: also on a padded copy " +
+                          "and overlapping windows, to find small and edge-cut faces of group photos (about 35 passes)",
+            DefaultValueFactory = _ => defaultDetection,
+        };
+    }
+
     public void AddTo(Command command)
     {
+        command.Options.Add(Detection);
+        command.Options.Add(MinScore);
         command.Options.Add(Model);
         command.Options.Add(Threads);
         command.Options.Add(NoPad);
@@ -38,6 +59,10 @@ internal sealed class CommonOptions
         Embedder = ResolveEmbedder(r.GetValue(Model)!),
         Inference = new InferenceOptions { Threads = r.GetValue(Threads) },
         PadAndRetry = !r.GetValue(NoPad),
+        MultiScale = r.GetValue(Detection) == DetectionMode.Multi,
+        Detector = r.GetValue(MinScore) is { } min
+            ? ModelCatalog.DefaultDetector with { ScoreThreshold = min is > 0 and < 1 ? min : throw new ArgumentException("--min-score must be between 0 and 1") }
+            : ModelCatalog.DefaultDetector,
     };
 
     public static EmbedderSpec ResolveEmbedder(string nameOrPath)

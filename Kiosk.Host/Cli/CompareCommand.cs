@@ -14,15 +14,15 @@ internal static class CompareCommand
         var a = new Argument<FileInfo>("image-a") { Description = "first image" };
         var b = new Argument<FileInfo>("image-b") { Description = "second image" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
-        var cmd = new Command("compare", "Compare the largest face of two images: cosine similarity and same/different verdict") { a, b, json };
+        var cmd = new Command("compare", "Compare two images: the best-matching pair of their faces, cosine similarity and same/different verdict") { a, b, json };
         common.AddTo(cmd);
         cmd.SetAction(r =>
         {
             using var pipeline = new FacePipeline(common.PipelineOptions(r));
-            var fa = LargestFace(pipeline, r.GetValue(a)!);
-            var fb = LargestFace(pipeline, r.GetValue(b)!);
+            var fa = Faces(pipeline, r.GetValue(a)!);
+            var fb = Faces(pipeline, r.GetValue(b)!);
             var spec = pipeline.Embedder.Spec;
-            float sim = VectorMath.CosineOfUnit(fa.Embedding, fb.Embedding);
+            var (ia, ib, sim) = VectorMath.BestPair(fa.Select(f => f.Embedding).ToArray(), fb.Select(f => f.Embedding).ToArray());
             bool same = sim >= spec.Threshold;
             if (r.GetValue(json))
             {
@@ -31,6 +31,8 @@ internal static class CompareCommand
             }
             else
             {
+                if (fa.Count > 1 || fb.Count > 1)
+                    Console.WriteLine($"faces: {fa.Count} and {fb.Count}; best match: face {ia + 1} at {Box(fa[ia])} and face {ib + 1} at {Box(fb[ib])}");
                 Console.WriteLine($"similarity {sim:F4} (cosine, -1..1), threshold {spec.Threshold:F2} ({spec.Name}): {(same ? "SAME person" : "DIFFERENT people")}");
             }
             return 0;
@@ -38,10 +40,13 @@ internal static class CompareCommand
         return cmd;
     }
 
-    private static FaceResult LargestFace(FacePipeline pipeline, FileInfo file)
+    private static IReadOnlyList<FaceResult> Faces(FacePipeline pipeline, FileInfo file)
     {
-        var faces = pipeline.Analyze(ImageDecoder.Decode(file.FullName), largestOnly: true);
+        var faces = pipeline.Analyze(ImageDecoder.Decode(file.FullName));
         if (faces.Count == 0) throw new ArgumentException($"no face found in {file.FullName}");
-        return faces[0];
+        return faces;
     }
+
+    private static string Box(FaceResult f) =>
+        FormattableString.Invariant($"({f.Detection.Box.X1:F0},{f.Detection.Box.Y1:F0})-({f.Detection.Box.X2:F0},{f.Detection.Box.Y2:F0})");
 }

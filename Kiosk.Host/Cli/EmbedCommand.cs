@@ -12,7 +12,7 @@ internal static class EmbedCommand
 {
     public static Command Create()
     {
-        var common = new CommonOptions();
+        var common = new CommonOptions(DetectionMode.Multi);
         var image = new Argument<FileInfo>("image") { Description = "JPEG, PNG or PGM/PPM file" };
         var json = new Option<bool>("--json") { Description = "Print JSON (boxes, points, quality, full embeddings)" };
         var cmd = new Command("embed", "Find the faces in an image and print their embeddings") { image, json };
@@ -31,7 +31,7 @@ internal static class EmbedCommand
                 return faces.Count > 0 ? 0 : 1;
             }
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(file.Name)}[/] {img.Width}x{img.Height}: {faces.Count} face(s), model {pipeline.Embedder.Spec.Name} ({pipeline.Embedder.Dimension}-d)");
-            var table = new Table().AddColumns("#", "box x1,y1,x2,y2", "score", "5 points (eyes, nose, mouth)", "size px", "sharpness", "yaw°", "embedding[0..4]");
+            var table = new Table().AddColumns("#", "box x1,y1,x2,y2", "score", "5 points (eyes, nose, mouth)", "size px", "sharpness", "yaw°", "embedding (first 4)");
             int i = 0;
             foreach (var f in faces)
             {

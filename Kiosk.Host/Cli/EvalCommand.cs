@@ -23,7 +23,8 @@ internal static class EvalCommand
         var common = new CommonOptions();
         var pairs = new Option<FileInfo>("--pairs") { Description = "CSV with file_x,file_y,Decision|decision", Required = true };
         var images = new Option<DirectoryInfo>("--images") { Description = "folder holding the images", Required = true };
-        var cmd = new Command("pairs", "Verification accuracy over labelled same/different pairs") { pairs, images };
+        var errors = new Option<bool>("--list-errors") { Description = "List the pairs misclassified at the best threshold" };
+        var cmd = new Command("pairs", "Verification accuracy over labelled same/different pairs") { pairs, images, errors };
         common.AddTo(cmd);
         cmd.SetAction(r =>
         {
@@ -32,6 +33,7 @@ internal static class EvalCommand
             if (!dir.Exists) throw new DirectoryNotFoundException($"image folder {dir.FullName} not found");
             using var pipeline = new FacePipeline(common.PipelineOptions(r));
             var result = Run(pipeline, list, dir.FullName, AnsiConsole.Console);
+            if (r.GetValue(errors)) ListErrors(result, AnsiConsole.Console);
             Report(result, pipeline, AnsiConsole.Console);
             return 0;
         });
@@ -39,7 +41,7 @@ internal static class EvalCommand
     }
 
     internal sealed record Outcome(
-        int Pairs, int Failed, IReadOnlyList<string> FailedImages, float[] Scores, bool[] Same,
+        int Pairs, int Failed, FacePair[] ScoredPairs, IReadOnlyList<string> FailedImages, float[] Scores, bool[] Same,
         (float Threshold, double Accuracy) Best, (double Mean, double Std) CrossValidated, double Auc,
         (double Tar, float Threshold)? Tar1e2, (double Tar, float Threshold)? Tar1e3, StageTimes Times, int PaddedRetries);
 
@@ -47,7 +49,9 @@ internal static class EvalCommand
     internal static Outcome Run(FacePipeline pipeline, IReadOnlyList<FacePair> list, string imageDir, IAnsiConsole? console)
     {
         var names = list.SelectMany(p => new[] { p.FileA, p.FileB }).Distinct(StringComparer.Ordinal).ToArray();
-        var embeddings = new Dictionary<string, float[]?>(StringComparer.Ordinal);
+        // Every face of every image: a pair scores the best-matching pair of faces (a group photo matches a
+        // portrait of anyone in it), as `compare` does.
+        var embeddings = new Dictionary<string, float[][]?>(StringComparer.Ordinal);
         var failedImages = new List<string>();
         var times = new StageTimes();
         int padded = 0;
@@ -56,14 +60,14 @@ internal static class EvalCommand
         {
             foreach (var name in names)
             {
-                float[]? e = null;
+                float[][]? e = null;
                 try
                 {
                     long t0 = Stopwatch.GetTimestamp();
                     var img = ImageDecoder.Decode(Path.Combine(imageDir, name));
                     times.Add(StageTimes.Decode, t0);
-                    var faces = pipeline.Analyze(img, times, largestOnly: true);
-                    if (faces.Count > 0) { e = faces[0].Embedding; if (faces[0].FoundAfterPadding) padded++; }
+                    var faces = pipeline.Analyze(img, times);
+                    if (faces.Count > 0) { e = faces.Select(f => f.Embedding).ToArray(); if (faces[0].FoundAfterPadding) padded++; }
                     else failedImages.Add($"{name}: no face found");
                 }
                 catch (ImageDecodeException ex)
@@ -89,19 +93,21 @@ internal static class EvalCommand
 
         var scores = new List<float>(list.Count);
         var same = new List<bool>(list.Count);
+        var scored = new List<FacePair>(list.Count);
         int failed = 0;
         foreach (var p in list)
         {
             var a = embeddings[p.FileA];
             var b = embeddings[p.FileB];
             if (a is null || b is null) { failed++; continue; }
-            scores.Add(VectorMath.CosineOfUnit(a, b));
+            scores.Add(VectorMath.BestPair(a, b).Similarity);
             same.Add(p.Same);
+            scored.Add(p);
         }
         var s = scores.ToArray();
         var y = same.ToArray();
         bool bothClasses = y.Contains(true) && y.Contains(false);
-        return new Outcome(list.Count, failed, failedImages, s, y,
+        return new Outcome(list.Count, failed, scored.ToArray(), failedImages, s, y,
             bothClasses ? VerificationMetrics.BestThreshold(s, y) : (float.NaN, double.NaN),
             bothClasses ? VerificationMetrics.CrossValidatedAccuracy(s, y, 10) : (double.NaN, double.NaN),
             bothClasses ? VerificationMetrics.RocAuc(s, y) : double.NaN,
@@ -140,6 +146,17 @@ internal static class EvalCommand
         // Last line: machine-readable, plain stdout (no markup).
         Console.Out.Flush();
         Console.WriteLine(string.Join(' ', kv));
+    }
+
+    private static void ListErrors(Outcome o, IAnsiConsole console)
+    {
+        for (int i = 0; i < o.Scores.Length; i++)
+        {
+            bool predicted = o.Scores[i] >= o.Best.Threshold;
+            if (predicted == o.Same[i]) continue;
+            var p = o.ScoredPairs[i];
+            console.MarkupLineInterpolated($"[yellow]misclassified:[/] {p.FileA} {p.FileB} labelled {(p.Same ? "same" : "different")}, similarity {o.Scores[i]:F4}");
+        }
     }
 
     private static double AccuracyAt(Outcome o, float threshold)

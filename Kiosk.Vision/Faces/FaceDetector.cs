@@ -67,15 +67,28 @@ public sealed class FaceDetector : IDisposable
     public void Detect(BgrImage image, List<FaceDetection> results)
     {
         results.Clear();
-        if (_xt is null || _xt.SrcLength != image.Width) _xt = new ImageOps.ResizeTables(image.Width, Spec.Width);
-        if (_yt is null || _yt.SrcLength != image.Height) _yt = new ImageOps.ResizeTables(image.Height, Spec.Height);
-        ImageOps.ResizeToTensor(image, _xt, _yt, _model.Input(), Spec.Channels, Spec.Normalization);
+        // Content size inside the input: the whole input, or the aspect-preserving fit at its top-left corner.
+        int cw = Spec.Width, ch = Spec.Height;
+        if (Spec.KeepAspect)
+        {
+            double scale = Math.Min((double)Spec.Width / image.Width, (double)Spec.Height / image.Height);
+            cw = Math.Clamp((int)Math.Round(image.Width * scale), 1, Spec.Width);
+            ch = Math.Clamp((int)Math.Round(image.Height * scale), 1, Spec.Height);
+        }
+        if (_xt is null || _xt.SrcLength != image.Width || _xt.DstLength != cw) _xt = new ImageOps.ResizeTables(image.Width, cw);
+        if (_yt is null || _yt.SrcLength != image.Height || _yt.DstLength != ch) _yt = new ImageOps.ResizeTables(image.Height, ch);
+        var input = _model.Input();
+        if (cw != Spec.Width || ch != Spec.Height)
+            input.Clear(); // padding = the normalization's mean, i.e. 0 after mean/scale
+        ImageOps.ResizeToTensor(image, _xt, _yt, input, Spec.Width, Spec.Height, Spec.Channels, Spec.Normalization);
         _model.Run();
-        if (Spec.Output == DetectorOutput.UltraFaceDecoded) ParseUltraFace(image.Width, image.Height, results);
-        else ParseSsd(image.Width, image.Height, results);
+        // Model coordinates are fractions of the input; the content spans cw/Width of it.
+        float sx = image.Width * (float)Spec.Width / cw, sy = image.Height * (float)Spec.Height / ch;
+        if (Spec.Output == DetectorOutput.UltraFaceDecoded) ParseUltraFace(sx, sy, results);
+        else ParseSsd(sx, sy, results);
     }
 
-    private void ParseUltraFace(int w, int h, List<FaceDetection> results)
+    private void ParseUltraFace(float w, float h, List<FaceDetection> results)
     {
         ReadOnlySpan<float> scores = _model.Output(_scores), boxes = _model.Output(_boxes);
         int n = 0;
@@ -90,7 +103,7 @@ public sealed class FaceDetector : IDisposable
         SortAndSuppress(n, results);
     }
 
-    private void ParseSsd(int w, int h, List<FaceDetection> results)
+    private void ParseSsd(float w, float h, List<FaceDetection> results)
     {
         ReadOnlySpan<float> det = _model.Output(0);
         int n = 0;

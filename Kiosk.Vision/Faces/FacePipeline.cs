@@ -19,6 +19,11 @@ public sealed record FacePipelineOptions
     public bool PadAndRetry { get; init; } = true;
     /// <summary>Border added on each side for the retry, as a fraction of the image's longer side.</summary>
     public float PadFraction { get; init; } = 0.25f;
+    /// <summary>
+    /// For still images: besides the whole image, look at 3x3 overlapping half-size windows (each padded), so that
+    /// small and edge-cut faces of group photos are found too. About ten detector runs; off for the camera loop.
+    /// </summary>
+    public bool MultiScale { get; init; }
 }
 
 /// <summary>Mean time per stage, in milliseconds, over <see cref="Count"/> calls of each.</summary>
@@ -49,6 +54,8 @@ public sealed record FaceResult(FaceDetection Detection, FivePoints Points, Face
 public sealed class FacePipeline : IDisposable
 {
     private readonly List<FaceDetection> _detections = new(32);
+    private readonly List<FaceDetection> _windowDetections = new(32);
+    private BgrImage? _window;
 
     public FacePipelineOptions Options { get; }
     public FaceDetector Detector { get; }
@@ -83,6 +90,13 @@ public sealed class FacePipeline : IDisposable
     {
         long t0 = Stopwatch.GetTimestamp();
         Detector.Detect(image, results);
+        if (Options.MultiScale)
+        {
+            DetectPadded(image, results);
+            DetectInWindows(image, 2, results);
+            DetectInWindows(image, 3, results);
+            MergeOverlapping(results, Detector.Spec.NmsIoU);
+        }
         times?.Add(StageTimes.Detect, t0);
         if (results.Count > 0 || !Options.PadAndRetry) return false;
 
@@ -100,6 +114,84 @@ public sealed class FacePipeline : IDisposable
             results[i] = d with { Box = b };
         }
         return results.Count > 0;
+    }
+
+    /// <summary>
+    /// Runs the detector on 3x3 half-size windows (50% overlap, each with a black border of a quarter of its size)
+    /// and merges what they find into <paramref name="results"/>. A window's find that touches one of its inner edges
+    /// is a face cut by the window, not by the image, and is left to the window that holds it whole.
+    /// </summary>
+    private void DetectInWindows(BgrImage image, int division, List<FaceDetection> results)
+    {
+        int ww = image.Width / division, wh = image.Height / division;
+        if (ww < 32 || wh < 32) return;
+        int pad = Math.Max(ww, wh) / 4;
+        _window ??= new BgrImage(ww + 2 * pad, wh + 2 * pad);
+        _window.Reset(ww + 2 * pad, wh + 2 * pad);
+        const float edge = 2f;
+        int steps = 2 * division - 1;
+        for (int gy = 0; gy < steps; gy++)
+        {
+            for (int gx = 0; gx < steps; gx++)
+            {
+                int x0 = gx * ww / 2, y0 = gy * wh / 2;
+                _window.Pixels.Clear();
+                for (int y = 0; y < wh; y++)
+                    image.Row(y0 + y).Slice(x0 * 3, ww * 3).CopyTo(_window.Row(y + pad).Slice(pad * 3));
+                Detector.Detect(_window, _windowDetections);
+                foreach (var d in _windowDetections)
+                {
+                    var b = d.Box.Offset(x0 - pad, y0 - pad);
+                    bool cutByWindow = (x0 > 0 && b.X1 <= x0 + edge) || (y0 > 0 && b.Y1 <= y0 + edge) ||
+                                       (x0 + ww < image.Width && b.X2 >= x0 + ww - edge) || (y0 + wh < image.Height && b.Y2 >= y0 + wh - edge);
+                    if (cutByWindow) continue;
+                    b = new BoxF(MathF.Max(b.X1, 0), MathF.Max(b.Y1, 0), MathF.Min(b.X2, image.Width), MathF.Min(b.Y2, image.Height));
+                    results.Add(d with { Box = b });
+                }
+            }
+        }
+    }
+
+    /// <summary>The whole image inside a black border: faces cut by the image's edge stand out better.</summary>
+    private void DetectPadded(BgrImage image, List<FaceDetection> results)
+    {
+        int pad = (int)MathF.Ceiling(Math.Max(image.Width, image.Height) * Options.PadFraction);
+        var padded = Pad(image, pad);
+        Detector.Detect(padded, _windowDetections);
+        foreach (var d in _windowDetections)
+        {
+            var b = d.Box.Offset(-pad, -pad);
+            results.Add(d with { Box = new BoxF(MathF.Max(b.X1, 0), MathF.Max(b.Y1, 0), MathF.Min(b.X2, image.Width), MathF.Min(b.Y2, image.Height)) });
+        }
+    }
+
+    /// <summary>
+    /// Merges detections of one face: of two boxes with IoU above <paramref name="iou"/> the better-scoring stays;
+    /// of a box lying mostly (80%) inside another, the larger stays (a face seen whole and in part).
+    /// </summary>
+    internal static void MergeOverlapping(List<FaceDetection> boxes, float iou)
+    {
+        boxes.Sort((a, b) => b.Score.CompareTo(a.Score));
+        Span<bool> removed = boxes.Count <= 256 ? stackalloc bool[boxes.Count] : new bool[boxes.Count];
+        for (int i = 0; i < boxes.Count; i++)
+        {
+            for (int j = i + 1; j < boxes.Count && !removed[i]; j++)
+            {
+                if (removed[j]) continue;
+                var a = boxes[i].Box;
+                var b = boxes[j].Box;
+                if (BoxF.IoU(a, b) > iou) { removed[j] = true; continue; }
+                float w = MathF.Min(a.X2, b.X2) - MathF.Max(a.X1, b.X1), h = MathF.Min(a.Y2, b.Y2) - MathF.Max(a.Y1, b.Y1);
+                if (w > 0 && h > 0 && w * h > 0.8f * MathF.Min(a.Area, b.Area))
+                {
+                    if (a.Area >= b.Area) removed[j] = true;
+                    else removed[i] = true;
+                }
+            }
+        }
+        int k = 0;
+        for (int i = 0; i < boxes.Count; i++) if (!removed[i]) boxes[k++] = boxes[i];
+        boxes.RemoveRange(k, boxes.Count - k);
     }
 
     /// <summary>All faces in the image with embeddings; <paramref name="largestOnly"/> keeps the biggest face.</summary>

@@ -14,6 +14,7 @@ public sealed class LandmarkDetector : IDisposable
     private readonly int _points;
 
     public LandmarkSpec Spec { get; }
+    public IInferenceModel Model => _model;
 
     public LandmarkDetector(LandmarkSpec spec, InferenceOptions options)
     {

@@ -103,6 +103,11 @@ public sealed record DetectorSpec : ModelFileSpec
     public float NmsIoU { get; init; } = 0.4f;
     /// <summary>How many candidates (best first) go through NMS.</summary>
     public int TopK { get; init; } = 750;
+    /// <summary>
+    /// Keep the frame's aspect ratio when fitting it to the input (pad the rest with the normalization mean) instead
+    /// of stretching it: faces keep their shape in portrait photos. A 4:3 frame on a 4:3 input is the same either way.
+    /// </summary>
+    public bool KeepAspect { get; init; } = true;
 }
 
 public enum LandmarkOutput

@@ -163,13 +163,22 @@ public static class ImageOps
     /// order and normalization: one pass, no intermediate image. Mean/scale normalization only.
     /// </summary>
     public static void ResizeToTensor(BgrImage src, ResizeTables xt, ResizeTables yt, Span<float> tensor,
-        ChannelOrder order, Normalization norm)
+        ChannelOrder order, Normalization norm) =>
+        ResizeToTensor(src, xt, yt, tensor, xt.DstLength, yt.DstLength, order, norm);
+
+    /// <summary>
+    /// As above, into the top-left corner of a larger tensor plane of <paramref name="tensorWidth"/> x
+    /// <paramref name="tensorHeight"/> (letterboxing); the rest of the tensor is left as it is.
+    /// </summary>
+    public static void ResizeToTensor(BgrImage src, ResizeTables xt, ResizeTables yt, Span<float> tensor,
+        int tensorWidth, int tensorHeight, ChannelOrder order, Normalization norm)
     {
         if (xt.SrcLength != src.Width || yt.SrcLength != src.Height)
             throw new ArgumentException("resize tables were built for another source size");
         if (norm.Kind != NormalizationKind.MeanScale)
             throw new ArgumentException("ResizeToTensor supports mean/scale normalization only");
-        int dw = xt.DstLength, dh = yt.DstLength, plane = dw * dh;
+        int dw = xt.DstLength, dh = yt.DstLength, plane = tensorWidth * tensorHeight;
+        if (dw > tensorWidth || dh > tensorHeight) throw new ArgumentException("resized image is larger than the tensor");
         int channels = order == ChannelOrder.Gray ? 1 : 3;
         if (tensor.Length < plane * channels) throw new ArgumentException("tensor too small");
 
@@ -188,7 +197,7 @@ public static class ImageOps
             float wy = yt.Weight1[y];
             int y1 = y0 + (wy > 0 ? 1 : 0);
             ReadOnlySpan<byte> r0 = s.Slice(y0 * ss, ss), r1 = s.Slice(y1 * ss, ss);
-            int o = y * dw;
+            int o = y * tensorWidth;
             for (int x = 0; x < dw; x++)
             {
                 int x0 = xi[x];

@@ -1,0 +1,100 @@
+using Kiosk.Tests.Faces;
+using Kiosk.Vision.Faces;
+using Kiosk.Vision.Inference;
+using Kiosk.Vision.Models;
+
+namespace Kiosk.Tests.Inference;
+
+[Collection(ModelCollection.Name)]
+public sealed class ModelSpecTests
+{
+    [Fact]
+    public void A_spec_whose_input_size_differs_from_the_model_is_refused_naming_both()
+    {
+        var wrong = ModelCatalog.Default with { Name = "wrong-size", Width = 160, Height = 160 };
+        var e = Assert.Throws<ModelSpecMismatchException>(() => new FaceEmbedder(wrong, new InferenceOptions { Threads = 1 }));
+        Assert.Contains("1x3x112x112", e.Message);
+        Assert.Contains("1x3x160x160", e.Message);
+    }
+
+    [Fact]
+    public void A_spec_whose_output_size_differs_from_the_model_is_refused()
+    {
+        var wrong = ModelCatalog.Default with { Name = "wrong-output", OutputSize = 128 };
+        var e = Assert.Throws<ModelSpecMismatchException>(() => new FaceEmbedder(wrong, new InferenceOptions { Threads = 1 }));
+        Assert.Contains("128", e.Message);
+    }
+
+    [Fact]
+    public void A_missing_model_file_names_the_file_and_the_fix()
+    {
+        var missing = ModelCatalog.Default with { Name = "missing", File = "/nonexistent/model.onnx" };
+        var e = Assert.Throws<ModelFileException>(() => ModelFiles.Resolve(missing));
+        Assert.Contains("/nonexistent/model.onnx", e.Message);
+        Assert.Contains("setup.sh", e.Message);
+    }
+
+    [Fact]
+    public void A_model_file_that_does_not_match_its_hash_is_never_used()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"kiosk-corrupt-{Guid.NewGuid():N}.onnx");
+        var bytes = File.ReadAllBytes(ModelFiles.Resolve(ModelCatalog.DefaultLandmarks));
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            var spec = ModelCatalog.DefaultLandmarks with { File = path };
+            var e = Assert.Throws<ModelFileException>(() => ModelFiles.Open(spec, new InferenceOptions()));
+            Assert.Contains("SHA-256", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void An_openvino_spec_says_plainly_that_the_backend_is_not_available()
+    {
+        var spec = ModelCatalog.Reid0095 with { File = ModelFiles.Resolve(ModelCatalog.Default), Sha256 = null };
+        var e = Assert.Throws<BackendUnavailableException>(() => ModelFiles.Open(spec, new InferenceOptions()));
+        Assert.Contains("OpenVINO", e.Message);
+    }
+
+    [Fact]
+    public void Specs_round_trip_through_json_with_both_facenet_normalizations()
+    {
+        var standardized = ModelCatalog.FaceNet20180408 with { Name = "facenet-gst", Normalization = Normalization.Standardize, Channels = ChannelOrder.Rgb, OutputSize = 128 };
+        foreach (var spec in new[] { ModelCatalog.Default, ModelCatalog.Reid0095, ModelCatalog.FaceNet20180408, standardized })
+        {
+            var back = ModelCatalog.LoadEmbedderSpec(ModelCatalog.ToJson(spec));
+            Assert.Equal(spec.Name, back.Name);
+            Assert.Equal(spec.Normalization.Kind, back.Normalization.Kind);
+            Assert.Equal(spec.Normalization.Mean, back.Normalization.Mean);
+            Assert.Equal(spec.Normalization.Scale, back.Normalization.Scale);
+            Assert.Equal(spec.Crop.Kind, back.Crop.Kind);
+            Assert.Equal(spec.Crop.Template, back.Crop.Template);
+            Assert.Equal(spec.Channels, back.Channels);
+            Assert.Equal(spec.OutputSize, back.OutputSize);
+            Assert.Equal(spec.Threshold, back.Threshold);
+        }
+        Assert.Contains("\"perImageStandardization\"", ModelCatalog.ToJson(standardized), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void The_built_in_specs_carry_the_documented_sizes_and_templates()
+    {
+        Assert.Equal((112, 112, 512), (ModelCatalog.Default.Width, ModelCatalog.Default.Height, ModelCatalog.Default.OutputSize));
+        Assert.Equal((128, 128, 256), (ModelCatalog.Reid0095.Width, ModelCatalog.Reid0095.Height, ModelCatalog.Reid0095.OutputSize));
+        Assert.Equal(ChannelOrder.Bgr, ModelCatalog.Reid0095.Channels);
+        Assert.Equal(NormalizationKind.MeanScale, ModelCatalog.Reid0095.Normalization.Kind);
+        Assert.Equal([0f, 0, 0], ModelCatalog.Reid0095.Normalization.Mean);
+        Assert.Equal((160, 160, 512), (ModelCatalog.FaceNet20180408.Width, ModelCatalog.FaceNet20180408.Height, ModelCatalog.FaceNet20180408.OutputSize));
+        // Default template back in pixels: the 112x112 values of the model's documentation.
+        var t = ModelCatalog.Default.Crop.Template!;
+        Assert.Equal(38.2946f, t[0].X * 112, 3);
+        Assert.Equal(92.2041f, t[4].Y * 112, 3);
+        // 0095 card: left eye at (0.3156, 0.4616) of 128 pixels.
+        Assert.Equal(40.393f, ModelCatalog.Reid0095.Crop.Template![0].X * 128, 2);
+    }
+}
