@@ -20,11 +20,12 @@ internal static class ImageLimits
         return null;
     }
 
-    public static void ThrowIfInvalid(long width, long height, string sourceName)
+    /// <param name="format">Prefix of the reason, as the format's other errors have ("PNG", "JPEG", ...).</param>
+    public static void ThrowIfInvalid(long width, long height, string sourceName, string format)
     {
         if (Check(width, height) is { } reason)
         {
-            throw new ImageDecodeException(sourceName, reason);
+            throw new ImageDecodeException(sourceName, $"{format}: {reason}");
         }
     }
 }

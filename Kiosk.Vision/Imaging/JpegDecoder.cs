@@ -19,7 +19,7 @@ internal static class JpegDecoder
         {
             throw new ImageDecodeException(sourceName, $"invalid JPEG header ({e.Message})", e);
         }
-        ImageLimits.ThrowIfInvalid(header.Width, header.Height, sourceName);
+        ImageLimits.ThrowIfInvalid(header.Width, header.Height, sourceName, "JPEG");
 
         int orientation = ExifOrientation.Read(data);
         if (orientation == ExifOrientation.Normal)

@@ -160,7 +160,7 @@ internal static class PngDecoder
         uint width = BinaryPrimitives.ReadUInt32BigEndian(body);
         uint height = BinaryPrimitives.ReadUInt32BigEndian(body.Slice(4));
         int bitDepth = body[8], colorType = body[9], compression = body[10], filter = body[11], interlace = body[12];
-        ImageLimits.ThrowIfInvalid(width, height, sourceName);
+        ImageLimits.ThrowIfInvalid(width, height, sourceName, "PNG");
         bool depthOk = colorType switch
         {
             0 => bitDepth is 1 or 2 or 4 or 8 or 16,

@@ -32,7 +32,7 @@ internal static class PnmDecoder
         {
             throw Fail(sourceName, $"maxval {maxval} is outside 1..65535");
         }
-        ImageLimits.ThrowIfInvalid(width, height, sourceName);
+        ImageLimits.ThrowIfInvalid(width, height, sourceName, "PNM");
 
         long samples = (long)width * height * channels;
         if (ascii)
