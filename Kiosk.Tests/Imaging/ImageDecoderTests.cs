@@ -39,6 +39,31 @@ public sealed class ImageDecoderTests : IDisposable
     }
 
     [Fact]
+    public void Greyscale_jpeg_expands_to_equal_bgr_channels()
+    {
+        // ffmpeg's MJPEG encoder cannot write one-component JPEG, so TurboJPEG writes it (TJSAMP_GRAY).
+        BgrImage colour = TestImages.Pattern(64, 48);
+        byte[] jpeg;
+        using (var compressor = new TurboJpegCompressor())
+        {
+            jpeg = compressor.CompressBgr(colour.Pixels, 64, 48, quality: 100, TurboJpegNative.TJSAMP_GRAY);
+        }
+        Assert.Equal(1, jpeg[FindMarker(jpeg, 0xC0) + 9]); // SOF0 component count
+
+        BgrImage image = ImageDecoder.Decode(jpeg, "grey.jpg");
+
+        var luma = new BgrImage(64, 48);
+        ReadOnlySpan<byte> c = colour.Pixels, px = image.Pixels;
+        for (int i = 0; i < px.Length; i += 3)
+        {
+            Assert.True(px[i] == px[i + 1] && px[i] == px[i + 2], $"pixel {i / 3} is not grey");
+            luma.Pixels[i] = luma.Pixels[i + 1] = luma.Pixels[i + 2] =
+                (byte)Math.Round(0.114 * c[i] + 0.587 * c[i + 1] + 0.299 * c[i + 2]); // JFIF luma
+        }
+        Assert.True(TestImages.MeanAbsoluteDifference(luma, image) < 2.0);
+    }
+
+    [Fact]
     public void Every_pairs_dev_jpeg_decodes_at_its_probed_size()
     {
         var failures = new List<string>();

@@ -135,8 +135,11 @@ internal sealed unsafe class TurboJpegCompressor : IDisposable
 {
     private readonly TurboJpegHandle _handle = TurboJpeg.CreateCompressor();
 
-    /// <summary>Compresses tightly packed BGR with 4:4:4 sampling (no chroma loss: these files are for inspection).</summary>
-    public byte[] CompressBgr(ReadOnlySpan<byte> bgr, int width, int height, int quality)
+    /// <summary>
+    /// Compresses tightly packed BGR; by default with 4:4:4 sampling (no chroma loss: these files are for inspection).
+    /// <see cref="TurboJpegNative.TJSAMP_GRAY"/> writes a one-component greyscale JPEG.
+    /// </summary>
+    public byte[] CompressBgr(ReadOnlySpan<byte> bgr, int width, int height, int quality, int subsampling = TJSAMP_444)
     {
         int pitch = checked(width * 3);
         if (bgr.Length < (long)pitch * height)
@@ -150,7 +153,7 @@ internal sealed unsafe class TurboJpegCompressor : IDisposable
             fixed (byte* src = bgr)
             {
                 TurboJpeg.Check(
-                    tjCompress2(_handle, src, width, pitch, height, TJPF_BGR, &jpeg, &size, TJSAMP_444, quality, TJFLAG_ACCURATEDCT),
+                    tjCompress2(_handle, src, width, pitch, height, TJPF_BGR, &jpeg, &size, subsampling, quality, TJFLAG_ACCURATEDCT),
                     _handle, nameof(tjCompress2));
             }
             return new ReadOnlySpan<byte>(jpeg, checked((int)size.Value)).ToArray();
