@@ -1,0 +1,18 @@
+namespace Kiosk.Vision.Imaging;
+
+/// <summary>Image data that cannot be decoded: missing file, unknown format, truncated or corrupt content, absurd size.</summary>
+public sealed class ImageDecodeException : Exception
+{
+    public ImageDecodeException(string sourceName, string reason, Exception? innerException = null)
+        : base($"Cannot decode image '{sourceName}': {reason}", innerException)
+    {
+        SourceName = sourceName;
+        Reason = reason;
+    }
+
+    /// <summary>The file path or caller-supplied name of the data.</summary>
+    public string SourceName { get; }
+
+    /// <summary>Why decoding failed, without the source name.</summary>
+    public string Reason { get; }
+}
