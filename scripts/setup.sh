@@ -14,9 +14,9 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 # --- Debian packages -------------------------------------------------------------------------------
-# ffmpeg: capture and video; libturbojpeg0: JPEG decoding; npm: fetching the pinned packages;
+# ffmpeg: capture and video; libturbojpeg0, libwebp7: JPEG and WebP decoding; npm: fetching the pinned packages;
 # ca-certificates/git: ordinary clients.
-apt_packages=(ffmpeg libturbojpeg0 npm ca-certificates)
+apt_packages=(ffmpeg libturbojpeg0 libwebp7 npm ca-certificates)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Kiosk.Vision.Imaging;
 
 /// <summary>
-/// Decodes JPEG (libturbojpeg, EXIF orientation applied), PNG and PGM/PPM into <see cref="BgrImage"/>.
+/// Decodes JPEG (libturbojpeg, EXIF orientation applied), PNG, WebP (libwebp) and PGM/PPM into <see cref="BgrImage"/>.
 /// Every problem with the data, including a missing file, is an <see cref="ImageDecodeException"/>.
 /// </summary>
 /// <remarks>
@@ -64,24 +64,26 @@ public static class ImageDecoder
             case ImageFormat.Pnm:
                 PnmDecoder.Decode(data, sourceName, target);
                 break;
+            case ImageFormat.WebP:
+                WebPDecoder.Decode(data, sourceName, target);
+                break;
             default:
                 throw new ImageDecodeException(sourceName, DescribeUnsupported(data));
         }
     }
 
-    // Names the common formats we do not read, since files are often misnamed (pairs-dev's img47.jpg is WebP).
+    // Names the common formats we do not read, since files are often misnamed.
     private static string DescribeUnsupported(ReadOnlySpan<byte> data)
     {
         string? name =
-            data.Length >= 12 && data.StartsWith("RIFF"u8) && data.Slice(8, 4).SequenceEqual("WEBP"u8) ? "WebP"
-            : data.StartsWith("GIF8"u8) ? "GIF"
+            data.StartsWith("GIF8"u8) ? "GIF"
             : data.StartsWith("BM"u8) ? "BMP"
             : data.StartsWith("II*\0"u8) || data.StartsWith("MM\0*"u8) ? "TIFF"
             : null;
         string head = Convert.ToHexString(data.Slice(0, Math.Min(8, data.Length)));
         return name is not null
-            ? $"unsupported format {name} (only JPEG, PNG and PGM/PPM are read)"
-            : $"unknown format (not JPEG, PNG or PGM/PPM; first bytes {head})";
+            ? $"unsupported format {name} (only JPEG, PNG, WebP and PGM/PPM are read)"
+            : $"unknown format (not JPEG, PNG, WebP or PGM/PPM; first bytes {head})";
     }
 
     public static ImageFormat DetectFormat(ReadOnlySpan<byte> data)
@@ -93,6 +95,10 @@ public static class ImageDecoder
         if (PngDecoder.HasSignature(data))
         {
             return ImageFormat.Png;
+        }
+        if (WebPDecoder.HasSignature(data))
+        {
+            return ImageFormat.WebP;
         }
         return PnmDecoder.HasMagic(data) ? ImageFormat.Pnm : ImageFormat.Unknown;
     }

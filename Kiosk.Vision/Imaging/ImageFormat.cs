@@ -9,4 +9,7 @@ public enum ImageFormat
 
     /// <summary>Netpbm family ("P1".."P6"); the decoder reads PGM/PPM (P2, P3, P5, P6).</summary>
     Pnm,
+
+    /// <summary>RIFF/WEBP, still images (lossy or lossless).</summary>
+    WebP,
 }
