@@ -90,6 +90,30 @@ public sealed class OnnxRuntimeBindingTests
         Assert.Equal(first, output.Span.ToArray());
     }
 
+    internal static long ResidentBytes()
+    {
+        // /proc/self/statm: size resident shared ... in pages.
+        var fields = File.ReadAllText("/proc/self/statm").Split(' ');
+        return long.Parse(fields[1]) * Environment.SystemPageSize;
+    }
+}
+
+/// <summary>
+/// Leak checks read the process's resident memory, so nothing else may run beside them: their collection is not
+/// parallelized with any other.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class IsolatedCollection
+{
+    public const string Name = "isolated (process-wide measurements)";
+}
+
+[Collection(IsolatedCollection.Name)]
+public sealed class OnnxRuntimeLeakTests
+{
+    private static string LandmarkModel => ModelFiles.Resolve(ModelCatalog.DefaultLandmarks);
+    private static long ResidentBytes() => OnnxRuntimeBindingTests.ResidentBytes();
+
     [Fact]
     public void Ten_thousand_runs_allocate_nothing_managed_and_do_not_grow_native_memory()
     {
@@ -97,6 +121,7 @@ public sealed class OnnxRuntimeBindingTests
         model.Input().Fill(0.5f);
         for (int i = 0; i < 500; i++) model.Run(); // warm-up: arena and caches reach their steady size
 
+        GC.Collect();
         long rssBefore = ResidentBytes();
         long managedBefore = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 10_000; i++) model.Run();
@@ -120,12 +145,5 @@ public sealed class OnnxRuntimeBindingTests
         long growth = ResidentBytes() - before;
         // 10,000 leaked tensors alone would be 1.5 GB; 200 leaked sessions over 200 MB.
         Assert.True(growth < 48 << 20, $"resident memory grew by {growth >> 20} MiB");
-    }
-
-    private static long ResidentBytes()
-    {
-        // /proc/self/statm: size resident shared ... in pages.
-        var fields = File.ReadAllText("/proc/self/statm").Split(' ');
-        return long.Parse(fields[1]) * Environment.SystemPageSize;
     }
 }
