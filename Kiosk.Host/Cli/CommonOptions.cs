@@ -45,8 +45,14 @@ internal sealed class CommonOptions
         };
     }
 
+    public Option<bool> Spin { get; } = new("--spin")
+    {
+        Description = "Let ONNX Runtime's idle worker threads spin after each run (helps one model alone; hurts the face path)",
+    };
+
     public void AddTo(Command command)
     {
+        command.Options.Add(Spin);
         command.Options.Add(Detection);
         command.Options.Add(MinScore);
         command.Options.Add(Model);
@@ -57,7 +63,7 @@ internal sealed class CommonOptions
     public FacePipelineOptions PipelineOptions(ParseResult r) => new()
     {
         Embedder = ResolveEmbedder(r.GetValue(Model)!),
-        Inference = new InferenceOptions { Threads = r.GetValue(Threads) },
+        Inference = new InferenceOptions { Threads = r.GetValue(Threads), AllowSpinning = r.GetValue(Spin) },
         PadAndRetry = !r.GetValue(NoPad),
         MultiScale = r.GetValue(Detection) == DetectionMode.Multi,
         Detector = r.GetValue(MinScore) is { } min

@@ -19,6 +19,22 @@ public interface IInferenceModel : IDisposable
     Span<float> Input(int index = 0);
     ReadOnlySpan<float> Output(int index = 0);
     void Run();
+    /// <summary>Runs so far and the time spent inside the backend, for status and benchmarks.</summary>
+    InferenceStats Stats { get; }
+}
+
+/// <summary>Counters of one model's runs. Written by the model's own thread; read anywhere (values may lag).</summary>
+public sealed class InferenceStats
+{
+    private long _runs, _ticks;
+    public long Runs => Volatile.Read(ref _runs);
+    public TimeSpan RunTime => TimeSpan.FromSeconds(Volatile.Read(ref _ticks) / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    public void Add(long startTimestamp)
+    {
+        Volatile.Write(ref _ticks, _ticks + (System.Diagnostics.Stopwatch.GetTimestamp() - startTimestamp));
+        Volatile.Write(ref _runs, _runs + 1);
+    }
 }
 
 /// <summary>Backend-independent options for opening a model.</summary>
@@ -26,8 +42,12 @@ public sealed record InferenceOptions
 {
     /// <summary>Threads one model may use for one inference (intra-op); 0 = backend default.</summary>
     public int Threads { get; init; } = 2;
-    /// <summary>Let idle worker threads spin briefly for lower latency (costs CPU between frames).</summary>
-    public bool AllowSpinning { get; init; } = true;
+    /// <summary>
+    /// Let idle worker threads spin briefly after each run. Off by default: the face path runs several models one
+    /// after another, and the spinning threads of one would take the cores from the next (measured: the whole
+    /// path 2.2x slower with 2 threads on 2 cores). Worth it only for a single model on spare cores.
+    /// </summary>
+    public bool AllowSpinning { get; init; }
 
     public void Validate()
     {

@@ -68,7 +68,14 @@ public sealed class OnnxRuntimeModel : IInferenceModel
 
     public Span<float> Input(int index = 0) => _inputs[index].Span;
     public ReadOnlySpan<float> Output(int index = 0) => _outputs[index].Span;
-    public void Run() => _binding.Run();
+    public InferenceStats Stats { get; } = new();
+
+    public void Run()
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        _binding.Run();
+        Stats.Add(t0);
+    }
 
     public void Dispose()
     {
