@@ -26,9 +26,9 @@ internal static class BenchCommand
     private static readonly (string Stage, ModelFileSpec Spec)[] Models =
         [("fr_detect", ModelCatalog.DefaultDetector), ("fr_landmark", ModelCatalog.DefaultLandmarks), ("fr_feature", ModelCatalog.Default)];
 
-    public static Command Create()
+    public static Command Create(KioskSettings settings)
     {
-        var common = new CommonOptions();
+        var common = new CommonOptions(settings);
         var frame = new Option<FileInfo?>("--frame") { Description = "Image to use (scaled to 640x480); default: a pairs-dev photo" };
         var runs = new Option<int>("--runs") { Description = "Timed runs per stage and round", DefaultValueFactory = _ => 200 };
         var rounds = new Option<int>("--rounds") { Description = "Rounds; each figure is the best round's median", DefaultValueFactory = _ => 3 };

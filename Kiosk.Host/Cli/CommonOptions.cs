@@ -13,14 +13,14 @@ internal sealed class CommonOptions
 {
     public Option<string> Model { get; } = new("--model", "-m")
     {
-        Description = "Embedding model: a built-in name (default, reid-0095, facenet-20180408) or a JSON model spec file",
-        DefaultValueFactory = _ => "default",
+        Description = "Embedding model: a built-in name (default, reid-0095, facenet-20180408) or a JSON model spec file; setting Models:Embedder",
     };
+
+    private readonly KioskSettings _settings;
 
     public Option<int> Threads { get; } = new("--threads")
     {
-        Description = "ONNX Runtime intra-op threads per model",
-        DefaultValueFactory = _ => Math.Min(Environment.ProcessorCount, 4),
+        Description = "ONNX Runtime intra-op threads per model (0 = one per core); setting Inference:Threads",
     };
 
     public Option<bool> NoPad { get; } = new("--no-pad-retry")
@@ -30,13 +30,16 @@ internal sealed class CommonOptions
 
     public Option<float?> MinScore { get; } = new("--min-score")
     {
-        Description = "Face detector confidence threshold, 0..1 (default: the detector spec's)",
+        Description = "Face detector confidence threshold, 0..1; setting Models:DetectorMinScore",
     };
 
     public Option<DetectionMode> Detection { get; }
 
-    public CommonOptions(DetectionMode defaultDetection = DetectionMode.Single)
+    public CommonOptions(KioskSettings settings, DetectionMode defaultDetection = DetectionMode.Single)
     {
+        _settings = settings;
+        Model.DefaultValueFactory = _ => settings.Embedder;
+        Threads.DefaultValueFactory = _ => settings.Inference.Threads;
         Detection = new Option<DetectionMode>("--detection")
         {
             Description = "single: one detector pass on the whole image, as the camera loop does; multi: also on a padded copy " +
@@ -63,12 +66,15 @@ internal sealed class CommonOptions
     public FacePipelineOptions PipelineOptions(ParseResult r) => new()
     {
         Embedder = ResolveEmbedder(r.GetValue(Model)!),
-        Inference = new InferenceOptions { Threads = r.GetValue(Threads), AllowSpinning = r.GetValue(Spin) },
+        Inference = _settings.Inference with { Threads = r.GetValue(Threads), AllowSpinning = _settings.Inference.AllowSpinning || r.GetValue(Spin) },
         PadAndRetry = !r.GetValue(NoPad),
         MultiScale = r.GetValue(Detection) == DetectionMode.Multi,
-        Detector = r.GetValue(MinScore) is { } min
-            ? ModelCatalog.DefaultDetector with { ScoreThreshold = min is > 0 and < 1 ? min : throw new ArgumentException("--min-score must be between 0 and 1") }
-            : ModelCatalog.DefaultDetector,
+        Detector = ModelCatalog.DefaultDetector with
+        {
+            ScoreThreshold = r.GetValue(MinScore) is { } min
+                ? (min is > 0 and < 1 ? min : throw new ArgumentException("--min-score must be between 0 and 1"))
+                : _settings.DetectorMinScore,
+        },
     };
 
     public static EmbedderSpec ResolveEmbedder(string nameOrPath)

@@ -8,9 +8,9 @@ namespace Kiosk.Host.Cli;
 
 internal static class CompareCommand
 {
-    public static Command Create()
+    public static Command Create(KioskSettings settings)
     {
-        var common = new CommonOptions();
+        var common = new CommonOptions(settings);
         var a = new Argument<FileInfo>("image-a") { Description = "first image" };
         var b = new Argument<FileInfo>("image-b") { Description = "second image" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };

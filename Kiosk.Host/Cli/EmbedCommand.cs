@@ -10,9 +10,9 @@ namespace Kiosk.Host.Cli;
 
 internal static class EmbedCommand
 {
-    public static Command Create()
+    public static Command Create(KioskSettings settings)
     {
-        var common = new CommonOptions(DetectionMode.Multi);
+        var common = new CommonOptions(settings, DetectionMode.Multi);
         var image = new Argument<FileInfo>("image") { Description = "JPEG, PNG or PGM/PPM file" };
         var json = new Option<bool>("--json") { Description = "Print JSON (boxes, points, quality, full embeddings)" };
         var cmd = new Command("embed", "Find the faces in an image and print their embeddings") { image, json };

@@ -11,16 +11,16 @@ namespace Kiosk.Host.Cli;
 
 internal static class EvalCommand
 {
-    public static Command Create()
+    public static Command Create(KioskSettings settings)
     {
         var eval = new Command("eval", "Measure recognition accuracy on a labelled set");
-        eval.Subcommands.Add(CreatePairs());
+        eval.Subcommands.Add(CreatePairs(settings));
         return eval;
     }
 
-    private static Command CreatePairs()
+    private static Command CreatePairs(KioskSettings settings)
     {
-        var common = new CommonOptions();
+        var common = new CommonOptions(settings);
         var pairs = new Option<FileInfo>("--pairs") { Description = "CSV with file_x,file_y,Decision|decision", Required = true };
         var images = new Option<DirectoryInfo>("--images") { Description = "folder holding the images", Required = true };
         var errors = new Option<bool>("--list-errors") { Description = "List the pairs misclassified at the best threshold" };

@@ -12,17 +12,20 @@ public static class KioskCli
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var root = new RootCommand("Face-recognition access-control kiosk")
-        {
-            EmbedCommand.Create(),
-            CompareCommand.Create(),
-            EvalCommand.Create(),
-            BenchCommand.Create(),
-            ModelsCommand.Create(),
-        };
         try
         {
-            return await root.Parse(args).InvokeAsync();
+            var settings = KioskSettings.Load(KioskSettings.BuildConfiguration());
+            settings.Apply();
+            var root = new RootCommand("Face-recognition access-control kiosk")
+            {
+                EmbedCommand.Create(settings),
+                CompareCommand.Create(settings),
+                EvalCommand.Create(settings),
+                BenchCommand.Create(settings),
+                ModelsCommand.Create(),
+            };
+            // Our own handler below: user-facing failures as one line, anything else with its stack trace.
+            return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (IsUserFacing(e))
         {
@@ -34,5 +37,5 @@ public static class KioskCli
     /// <summary>Failures the user can act on: shown as their message, without a stack trace.</summary>
     public static bool IsUserFacing(Exception e) => e is ImageDecodeException or ModelFileException or OnnxRuntimeException
         or OnnxRuntimeNotFoundException or ModelSpecMismatchException or BackendUnavailableException
-        or PairListFormatException or FileNotFoundException or DirectoryNotFoundException or ArgumentException;
+        or PairListFormatException or SettingsException or FileNotFoundException or DirectoryNotFoundException or ArgumentException;
 }

@@ -51,7 +51,7 @@ public sealed record InferenceOptions
 
     public void Validate()
     {
-        if (Threads < 0 || Threads > 64) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Kiosk:Inference:Threads must be 0..64");
+        if (Threads < 0 || Threads > 64) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Inference:Threads must be 0..64");
     }
 }
 

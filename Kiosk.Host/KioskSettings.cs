@@ -1,0 +1,70 @@
+using Kiosk.Vision.Inference;
+using Kiosk.Vision.Interop.OnnxRuntime;
+using Microsoft.Extensions.Configuration;
+
+namespace Kiosk.Host;
+
+/// <summary>A setting that is present but unusable; the message names its key.</summary>
+public sealed class SettingsException(string message) : Exception(message);
+
+/// <summary>
+/// Settings, later sources overriding earlier: appsettings.json beside the program, /etc/kiosk/*.json in name
+/// order, then KIOSK__Section__Key environment variables. Command-line options override them all.
+/// </summary>
+public sealed record KioskSettings
+{
+    public InferenceOptions Inference { get; init; } = new();
+    public string Embedder { get; init; } = "default";
+    /// <summary>Detector confidence threshold, 0..1.</summary>
+    public float DetectorMinScore { get; init; } = 0.65f;
+    /// <summary>Explicit libonnxruntime path; empty = the usual search (see OrtLibrary).</summary>
+    public string OnnxRuntimeLibrary { get; init; } = "";
+
+    public static string SystemConfigDir { get; set; } = "/etc/kiosk";
+
+    public static IConfiguration BuildConfiguration()
+    {
+        var builder = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
+        if (Directory.Exists(SystemConfigDir))
+            foreach (var file in Directory.GetFiles(SystemConfigDir, "*.json").Order(StringComparer.Ordinal))
+                builder.AddJsonFile(file, optional: true, reloadOnChange: false);
+        return builder.AddEnvironmentVariables("KIOSK__").Build();
+    }
+
+    /// <summary>Reads and validates the settings; every error names its key.</summary>
+    public static KioskSettings Load(IConfiguration config)
+    {
+        var s = new KioskSettings
+        {
+            Inference = new InferenceOptions
+            {
+                Threads = Get(config, "Inference:Threads", 2),
+                AllowSpinning = Get(config, "Inference:AllowSpinning", false),
+            },
+            Embedder = config["Models:Embedder"] is { Length: > 0 } e ? e : "default",
+            DetectorMinScore = Get(config, "Models:DetectorMinScore", 0.65f),
+            OnnxRuntimeLibrary = config["OnnxRuntime:LibraryPath"] ?? "",
+        };
+        if (s.Inference.Threads is < 0 or > 64) throw new SettingsException($"Inference:Threads is {s.Inference.Threads}; it must be 0..64 (0 = one per core)");
+        if (s.DetectorMinScore is <= 0 or >= 1) throw new SettingsException($"Models:DetectorMinScore is {s.DetectorMinScore}; it must be between 0 and 1");
+        if (s.OnnxRuntimeLibrary.Length > 0 && !File.Exists(s.OnnxRuntimeLibrary))
+            throw new SettingsException($"OnnxRuntime:LibraryPath is {s.OnnxRuntimeLibrary}, which does not exist");
+        return s;
+    }
+
+    /// <summary>Makes the settings that are process-wide take effect (the ONNX Runtime library path).</summary>
+    public void Apply()
+    {
+        if (OnnxRuntimeLibrary.Length > 0) OrtLibrary.Configure(OnnxRuntimeLibrary);
+    }
+
+    private static T Get<T>(IConfiguration config, string key, T fallback) where T : IParsable<T>
+    {
+        string? text = config[key];
+        if (string.IsNullOrWhiteSpace(text)) return fallback;
+        return T.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new SettingsException($"{key} is '{text}', not a valid {typeof(T).Name}");
+    }
+}
