@@ -41,8 +41,8 @@ case "${1:-demo}" in
     set -e
     trx="$(find "$results" -name '*.trx' | head -n 1)"
     if [ -n "$trx" ]; then
-      counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)"
-      get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+      counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n 1 || true)"
+      get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" || true; }
       total="$(get total)"; passed="$(get passed)"; failed="$(get failed)"; executed="$(get executed)"
       skipped=$(( ${total:-0} - ${executed:-0} ))
       echo "${passed:-0} passed, ${failed:-0} failed, ${skipped} skipped"

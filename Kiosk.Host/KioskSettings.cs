@@ -24,12 +24,20 @@ public sealed record KioskSettings
 
     public static IConfiguration BuildConfiguration()
     {
-        var builder = new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
+        var files = new List<string> { Path.Combine(AppContext.BaseDirectory, "appsettings.json") };
         if (Directory.Exists(SystemConfigDir))
-            foreach (var file in Directory.GetFiles(SystemConfigDir, "*.json").Order(StringComparer.Ordinal))
-                builder.AddJsonFile(file, optional: true, reloadOnChange: false);
-        return builder.AddEnvironmentVariables("KIOSK__").Build();
+            files.AddRange(Directory.GetFiles(SystemConfigDir, "*.json").Order(StringComparer.Ordinal));
+        var builder = new ConfigurationBuilder();
+        foreach (var file in files) builder.AddJsonFile(file, optional: true, reloadOnChange: false);
+        try
+        {
+            return builder.AddEnvironmentVariables("KIOSK__").Build();
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or System.Text.Json.JsonException or IOException or UnauthorizedAccessException)
+        {
+            // A broken settings file must not look like a crash (under systemd: a restart loop with core dumps).
+            throw new SettingsException($"settings cannot be read ({string.Join(", ", files)}): {e.Message}");
+        }
     }
 
     /// <summary>Reads and validates the settings; every error names its key.</summary>

@@ -12,8 +12,15 @@ cache="${KIOSK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kiosk}"
 lock="$root/config/assets.lock"
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+# Temporary files and folders of an interrupted run are removed, never left to be mistaken for real ones.
+scratch=()
+cleanup() { [ "${#scratch[@]}" -eq 0 ] || rm -rf "${scratch[@]}"; }
+trap cleanup EXIT
+# npm pack names a tarball <name>-<version>.tgz, a scoped @scope/name as scope-name-<version>.tgz.
+tarball_of() { local name="${1%@*}" version="${1##*@}"; name="${name#@}"; echo "${name//\//-}-$version.tgz"; }
 
 # --- Debian packages -------------------------------------------------------------------------------
+# KIOSK_SETUP_SKIP_APT=1 leaves the system alone (the tests of this script use it).
 # ffmpeg: capture and video; libturbojpeg0, libwebp7: JPEG and WebP decoding; npm: fetching the pinned packages;
 # ca-certificates/git: ordinary clients.
 apt_packages=(ffmpeg libturbojpeg0 libwebp7 npm ca-certificates)
@@ -25,7 +32,7 @@ done
 if command -v npm >/dev/null 2>&1; then
   for i in "${!missing[@]}"; do [ "${missing[$i]}" = npm ] && unset 'missing[i]'; done
 fi
-if [ "${#missing[@]}" -gt 0 ]; then
+if [ "${#missing[@]}" -gt 0 ] && [ "${KIOSK_SETUP_SKIP_APT:-0}" != 1 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   say "installing Debian packages: ${missing[*]}"
@@ -47,8 +54,8 @@ dotnet --list-sdks | grep -q '^10\.' || die ".NET 10 SDK required; found: $(dotn
 sha_ok() { [ -f "$2" ] && [ "$(sha256sum "$2" | cut -d' ' -f1)" = "$1" ]; }
 
 mkdir -p "$cache/npm"
-# First pass: the tarballs.
-while read -r sha rel pkg inner; do
+# First pass: the tarballs. The lock file is read on descriptor 3, so that nothing in the loop eats it.
+while read -r -u 3 sha rel pkg inner; do
   case "$sha" in ''|'#'*) continue;; esac
   [ "$inner" = "-" ] || continue
   dest="$cache/$rel"
@@ -56,29 +63,30 @@ while read -r sha rel pkg inner; do
   [ -e "$dest" ] && say "$rel: hash mismatch or partial file, fetching again"
   rm -f "$dest"
   tmp="$(mktemp -d "$cache/npm/.pack.XXXXXX")"
+  scratch+=("$tmp")
   say "fetching $pkg"
-  (cd "$tmp" && npm pack --silent "$pkg" >/dev/null 2>"$tmp/npm.log") || { cat "$tmp/npm.log" >&2; rm -rf "$tmp"; die "npm pack $pkg failed"; }
-  got="$(ls "$tmp"/*.tgz)"
-  if ! sha_ok "$sha" "$got"; then
-    rm -rf "$tmp"; die "$pkg: SHA-256 of the downloaded tarball is not $sha; refusing to use it"
-  fi
-  mv "$got" "$dest"; rm -rf "$tmp"
-done < "$lock"
+  (cd "$tmp" && npm pack --silent "$pkg" </dev/null >/dev/null 2>"$tmp/npm.log") || { cat "$tmp/npm.log" >&2; die "npm pack $pkg failed"; }
+  got="$tmp/$(tarball_of "$pkg")"
+  [ -f "$got" ] || die "npm pack $pkg did not produce $(tarball_of "$pkg")"
+  sha_ok "$sha" "$got" || die "$pkg: SHA-256 of the downloaded tarball is not $sha; refusing to use it"
+  mv "$got" "$dest"
+done 3< "$lock"
 
 # Second pass: files inside the tarballs, written to a temporary name and renamed only when verified.
-while read -r sha rel pkg inner; do
+while read -r -u 3 sha rel pkg inner; do
   case "$sha" in ''|'#'*) continue;; esac
   [ "$inner" != "-" ] || continue
   dest="$cache/$rel"
   sha_ok "$sha" "$dest" && continue
   [ -e "$dest" ] && say "$rel: hash mismatch, extracting again"
-  tgz="$cache/npm/$(echo "${pkg%@*}" | tr '/' '-')-${pkg##*@}.tgz"
+  tgz="$cache/npm/$(tarball_of "$pkg")"
   mkdir -p "$(dirname "$dest")"
   tmp="$dest.partial.$$"
-  tar -xzOf "$tgz" "$inner" > "$tmp" || { rm -f "$tmp"; die "$inner not found in $tgz"; }
-  sha_ok "$sha" "$tmp" || { rm -f "$tmp"; die "$rel: SHA-256 mismatch after extraction"; }
+  scratch+=("$tmp")
+  tar -xzOf "$tgz" "$inner" > "$tmp" </dev/null || die "$inner not found in $tgz"
+  sha_ok "$sha" "$tmp" || die "$rel: SHA-256 mismatch after extraction"
   mv -f "$tmp" "$dest"
   say "installed $rel"
-done < "$lock"
+done 3< "$lock"
 
 say "ready: cache $cache"

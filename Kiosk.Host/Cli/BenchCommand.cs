@@ -41,7 +41,8 @@ internal static class BenchCommand
             var source = r.GetValue(frame)?.FullName ?? DefaultFrame();
             var img = ToFrame(ImageDecoder.Decode(source), 640, 480);
             var reference = LoadReference(r.GetValue(nodeRef));
-            int n = r.GetValue(runs), k = Math.Max(1, r.GetValue(rounds));
+            int n = r.GetValue(runs), k = r.GetValue(rounds);
+            if (n < 1 || k < 1) throw new UsageException("--runs and --rounds must be at least 1");
             AnsiConsole.MarkupLineInterpolated(
                 $"frame: {Path.GetFileName(source)} scaled to 640x480; {n} runs x {k} rounds per figure; ONNX Runtime {OrtLibrary.Version}; {Environment.ProcessorCount} cores");
             var kv = new List<string>();
@@ -82,7 +83,7 @@ internal static class BenchCommand
     {
         var detections = new List<FaceDetection>();
         p.Detector.Detect(frame, detections);
-        if (detections.Count == 0) throw new ArgumentException("no face in the benchmark frame; pass --frame with a face");
+        if (detections.Count == 0) throw new NoFaceException("no face in the benchmark frame; pass --frame with a face");
         var box = detections[0].Box;
         var points = p.Landmarks.Detect(frame, box);
         var embedding = new float[p.Embedder.Dimension];
@@ -187,11 +188,18 @@ internal static class BenchCommand
     private static Dictionary<(string, int), double>? LoadReference(FileInfo? file)
     {
         if (file is null) return null;
-        using var doc = JsonDocument.Parse(File.ReadAllText(file.FullName));
-        var result = new Dictionary<(string, int), double>();
-        foreach (var e in doc.RootElement.EnumerateArray())
-            result[(e.GetProperty("model").GetString()!, e.GetProperty("threads").GetInt32())] = e.GetProperty("median_ms").GetDouble();
-        return result;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(file.FullName));
+            var result = new Dictionary<(string, int), double>();
+            foreach (var e in doc.RootElement.EnumerateArray())
+                result[(e.GetProperty("model").GetString()!, e.GetProperty("threads").GetInt32())] = e.GetProperty("median_ms").GetDouble();
+            return result;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            throw new UsageException($"--node-reference {file.FullName} is not the JSON of bench/node-reference/run.sh: {e.Message}");
+        }
     }
 
     private static BgrImage ToFrame(BgrImage src, int w, int h)
@@ -208,7 +216,7 @@ internal static class BenchCommand
             string candidate = Path.Combine(dir.FullName, "..", "shared", "datasets", "pairs-dev", "img1.jpg");
             if (dir.GetFiles("Kiosk.sln").Length > 0 && File.Exists(candidate)) return Path.GetFullPath(candidate);
         }
-        throw new ArgumentException("no default frame found (../shared/datasets/pairs-dev/img1.jpg); pass --frame");
+        throw new UsageException("no default frame found (../shared/datasets/pairs-dev/img1.jpg); pass --frame");
     }
 
     private static string F(double v, string fmt = "F2") => v.ToString(fmt, CultureInfo.InvariantCulture);

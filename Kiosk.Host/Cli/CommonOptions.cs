@@ -72,14 +72,16 @@ internal sealed class CommonOptions
         Detector = ModelCatalog.DefaultDetector with
         {
             ScoreThreshold = r.GetValue(MinScore) is { } min
-                ? (min is > 0 and < 1 ? min : throw new ArgumentException("--min-score must be between 0 and 1"))
+                ? (min is > 0 and < 1 ? min : throw new UsageException("--min-score must be between 0 and 1"))
                 : _settings.DetectorMinScore,
         },
     };
 
     public static EmbedderSpec ResolveEmbedder(string nameOrPath)
     {
-        if (!nameOrPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return ModelCatalog.GetEmbedder(nameOrPath);
+        if (!nameOrPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            return ModelCatalog.FindEmbedder(nameOrPath) ?? throw new UsageException(
+                $"unknown model '{nameOrPath}'; built in: {string.Join(", ", ModelCatalog.Embedders.Select(e => e.Name))}, or a JSON spec file");
         if (!File.Exists(nameOrPath)) throw new FileNotFoundException($"model spec {nameOrPath} not found");
         try
         {
@@ -87,7 +89,11 @@ internal sealed class CommonOptions
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"model spec {nameOrPath} is not valid: {e.Message}");
+            throw new UsageException($"model spec {nameOrPath} is not valid JSON for a spec: {e.Message}");
+        }
+        catch (ModelSpecException e)
+        {
+            throw new UsageException($"model spec {nameOrPath}: {e.Message}");
         }
     }
 }

@@ -43,7 +43,7 @@ internal static class CompareCommand
     private static IReadOnlyList<FaceResult> Faces(FacePipeline pipeline, FileInfo file)
     {
         var faces = pipeline.Analyze(ImageDecoder.Decode(file.FullName));
-        if (faces.Count == 0) throw new ArgumentException($"no face found in {file.FullName}");
+        if (faces.Count == 0) throw new NoFaceException($"no face found in {file.FullName}");
         return faces;
     }
 

@@ -45,7 +45,10 @@ internal static class EvalCommand
         (float Threshold, double Accuracy) Best, (double Mean, double Std) CrossValidated, double Auc,
         (double Tar, float Threshold)? Tar1e2, (double Tar, float Threshold)? Tar1e3, StageTimes Times, int PaddedRetries);
 
-    /// <summary>Embeds every image once (largest face), scores every pair, computes the metrics.</summary>
+    /// <summary>
+    /// Embeds every face of every image once, scores each pair by its best-matching pair of faces, computes the
+    /// metrics. An image that cannot be read or analysed fails its pairs; the run goes on.
+    /// </summary>
     internal static Outcome Run(FacePipeline pipeline, IReadOnlyList<FacePair> list, string imageDir, IAnsiConsole? console)
     {
         var names = list.SelectMany(p => new[] { p.FileA, p.FileB }).Distinct(StringComparer.Ordinal).ToArray();
@@ -72,6 +75,11 @@ internal static class EvalCommand
                 }
                 catch (ImageDecodeException ex)
                 {
+                    failedImages.Add($"{name}: {ex.Message}");
+                }
+                catch (ArgumentException ex)
+                {
+                    // Degenerate geometry from one image (e.g. all landmarks on one point) fails that image only.
                     failedImages.Add($"{name}: {ex.Message}");
                 }
                 embeddings[name] = e;
@@ -109,7 +117,8 @@ internal static class EvalCommand
         bool bothClasses = y.Contains(true) && y.Contains(false);
         return new Outcome(list.Count, failed, scored.ToArray(), failedImages, s, y,
             bothClasses ? VerificationMetrics.BestThreshold(s, y) : (float.NaN, double.NaN),
-            bothClasses ? VerificationMetrics.CrossValidatedAccuracy(s, y, 10) : (double.NaN, double.NaN),
+            // 10 folds when there are enough pairs; fewer pairs, fewer folds (each fold needs a pair).
+            bothClasses && s.Length >= 2 ? VerificationMetrics.CrossValidatedAccuracy(s, y, Math.Min(10, s.Length)) : (double.NaN, double.NaN),
             bothClasses ? VerificationMetrics.RocAuc(s, y) : double.NaN,
             bothClasses ? VerificationMetrics.TarAtFar(s, y, 1e-2) : null,
             bothClasses ? VerificationMetrics.TarAtFar(s, y, 1e-3) : null,
@@ -119,7 +128,7 @@ internal static class EvalCommand
     internal static void Report(Outcome o, FacePipeline pipeline, IAnsiConsole console)
     {
         var spec = pipeline.Embedder.Spec;
-        string F(double v, string fmt = "F4") => double.IsNaN(v) ? "n/a" : v.ToString(fmt, CultureInfo.InvariantCulture);
+        string F(double v, string fmt = "F4") => double.IsNaN(v) ? "na" : v.ToString(fmt, CultureInfo.InvariantCulture);
         var table = new Table().AddColumns("metric", "value");
         table.AddRow("model", $"{spec.Name} ({spec.OutputSize}-d, {pipeline.Embedder.Model.Backend})");
         table.AddRow("pairs scored / total", $"{o.Scores.Length} / {o.Pairs}");
@@ -138,7 +147,7 @@ internal static class EvalCommand
 
         var kv = new List<string>
         {
-            $"model={spec.Name}", $"accuracy={F(o.Best.Accuracy)}", $"cv_accuracy={F(o.CrossValidated.Mean)}", $"auc={F(o.Auc)}",
+            $"model={spec.Name.Replace(' ', '_')}", $"accuracy={F(o.Best.Accuracy)}", $"cv_accuracy={F(o.CrossValidated.Mean)}", $"auc={F(o.Auc)}",
             $"threshold={F(o.Best.Threshold)}", $"pairs={o.Pairs}", $"failed={o.Failed}",
             $"tar_far1e-2={(o.Tar1e2 is { } a ? F(a.Tar) : "na")}", $"tar_far1e-3={(o.Tar1e3 is { } b ? F(b.Tar) : "na")}",
         };

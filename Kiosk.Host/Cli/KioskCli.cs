@@ -3,6 +3,7 @@ using Kiosk.Vision.Evaluation;
 using Kiosk.Vision.Imaging;
 using Kiosk.Vision.Inference;
 using Kiosk.Vision.Interop.OnnxRuntime;
+using Kiosk.Vision.Interop.TurboJpeg;
 using Kiosk.Vision.Models;
 
 namespace Kiosk.Host.Cli;
@@ -27,15 +28,33 @@ public static class KioskCli
             // Our own handler below: user-facing failures as one line, anything else with its stack trace.
             return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
+        catch (NoFaceException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return 1;
+        }
         catch (Exception e) when (IsUserFacing(e))
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 2;
         }
+        catch (Exception e)
+        {
+            // A defect, not a user error: the whole story, and a distinct exit code.
+            await Console.Error.WriteLineAsync($"internal error: {e}");
+            return 3;
+        }
     }
 
     /// <summary>Failures the user can act on: shown as their message, without a stack trace.</summary>
-    public static bool IsUserFacing(Exception e) => e is ImageDecodeException or ModelFileException or OnnxRuntimeException
-        or OnnxRuntimeNotFoundException or ModelSpecMismatchException or BackendUnavailableException
-        or PairListFormatException or SettingsException or FileNotFoundException or DirectoryNotFoundException or ArgumentException;
+    public static bool IsUserFacing(Exception e) => e is UsageException or ImageDecodeException or ModelFileException
+        or OnnxRuntimeException or OnnxRuntimeNotFoundException or ModelSpecMismatchException or ModelSpecException
+        or BackendUnavailableException or PairListFormatException or SettingsException or TurboJpegException
+        or FileNotFoundException or DirectoryNotFoundException;
 }
+
+/// <summary>The command line asked for something that cannot be done as asked.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>An image the command needs a face in has none: exit code 1, like grep finding nothing.</summary>
+public sealed class NoFaceException(string message) : Exception(message);

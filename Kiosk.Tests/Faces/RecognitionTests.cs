@@ -103,6 +103,19 @@ public sealed class RecognitionTests(PipelineFixture fx) : IClassFixture<Pipelin
     }
 
     [Fact]
+    public void Frames_with_no_face_allocate_nothing_once_warm_even_with_the_padded_retry()
+    {
+        var blank = new Kiosk.Vision.Imaging.BgrImage(640, 480);
+        blank.Pixels.Fill(90);
+        var found = new List<FaceDetection>();
+        for (int i = 0; i < 3; i++) fx.Single.Detect(blank, found);
+        Assert.Empty(found);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) fx.Single.Detect(blank, found);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Quality_measures_are_plausible_for_a_frontal_portrait()
     {
         var faces = fx.Single.Analyze(PipelineFixture.Load("img1.jpg"), largestOnly: true);

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Configuration;
 
 namespace Kiosk.Tests.Host;
 
+// One test sets a process-wide environment variable and the static config folder: nothing may run beside it.
+[Collection(Kiosk.Tests.Inference.IsolatedCollection.Name)]
 public sealed class KioskSettingsTests
 {
     private static KioskSettings Load(params (string Key, string Value)[] values) =>

@@ -82,6 +82,54 @@ public sealed class ModelSpecTests
     }
 
     [Fact]
+    public void A_minimal_hand_written_spec_takes_the_defaults_of_what_it_leaves_out()
+    {
+        var spec = ModelCatalog.LoadEmbedderSpec("""
+            {
+              "name": "mine", "file": "default/fr_feature.onnx", "width": 112, "height": 112,
+              "normalization": { "kind": "MeanScale", "mean": [127], "scale": [0.0078125] },
+              "crop": { "kind": "Template", "template": [ {"x":0.34,"y":0.46}, {"x":0.66,"y":0.46}, {"x":0.5,"y":0.64}, {"x":0.37,"y":0.82}, {"x":0.63,"y":0.82} ] },
+              "outputSize": 512, "threshold": 0.4
+            }
+            """);
+        Assert.Equal("onnxruntime", spec.Backend);
+        Assert.Equal("CPU", spec.Device);
+        Assert.Equal(TensorLayout.Nchw, spec.Layout);
+        Assert.Equal(ChannelOrder.Rgb, spec.Channels);
+        using var embedder = new FaceEmbedder(spec, new InferenceOptions { Threads = 1 }); // and it runs
+    }
+
+    [Theory]
+    [InlineData("\"template\": [ {\"x\":0.3,\"y\":0.4}, {\"x\":0.6,\"y\":0.4}, {\"x\":0.5,\"y\":0.6} ]", "5 points")]
+    [InlineData("\"template\": null", "5 points")]
+    public void A_spec_with_a_bad_template_is_refused_naming_it(string template, string expected)
+    {
+        string json = """{ "name": "bad", "file": "x.onnx", "width": 112, "height": 112, "normalization": { "kind": "MeanScale", "mean": [127], "scale": [0.0078125] }, "crop": { "kind": "Template", TEMPLATE }, "outputSize": 512, "threshold": 0.4 }""".Replace("TEMPLATE", template);
+        var e = Assert.Throws<ModelSpecException>(() => ModelCatalog.LoadEmbedderSpec(json));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Specs_with_impossible_values_are_refused_naming_the_property()
+    {
+        var ok = ModelCatalog.Default;
+        (EmbedderSpec Spec, string Named)[] bad =
+        [
+            (ok with { Backend = "" }, "backend"),
+            (ok with { Normalization = new Normalization(NormalizationKind.MeanScale, [], [1]) }, "mean"),
+            (ok with { Normalization = new Normalization(NormalizationKind.MeanScale, [0], [0]) }, "scale"),
+            (ok with { Threshold = 2 }, "threshold"),
+            (ok with { OutputSize = 0 }, "outputSize"),
+            (ok with { Width = 0 }, "width"),
+            (ok with { Sha256 = "abc" }, "sha256"),
+        ];
+        foreach (var (spec, named) in bad)
+            Assert.Contains(named, Assert.Throws<ModelSpecException>(spec.Validate).Message);
+        var nhwcDetector = ModelCatalog.DefaultDetector with { Layout = TensorLayout.Nhwc };
+        Assert.Contains("NCHW", Assert.Throws<ModelSpecException>(nhwcDetector.Validate).Message);
+    }
+
+    [Fact]
     public void The_built_in_specs_carry_the_documented_sizes_and_templates()
     {
         Assert.Equal((112, 112, 512), (ModelCatalog.Default.Width, ModelCatalog.Default.Height, ModelCatalog.Default.OutputSize));

@@ -72,6 +72,7 @@ public sealed class OnnxRuntimeBindingTests
     {
         Assert.Throws<ArgumentException>(() => OrtTensor.Create(new float[10], [1, 3, 2, 2]));
         Assert.Throws<ArgumentException>(() => OrtTensor.Create(new float[12], [1, -3, 2, 2]));
+        Assert.Throws<OverflowException>(() => OrtTensor.Allocate([long.MaxValue, 4]));
     }
 
     [Fact]
@@ -99,8 +100,8 @@ public sealed class OnnxRuntimeBindingTests
 }
 
 /// <summary>
-/// Leak checks read the process's resident memory, so nothing else may run beside them: their collection is not
-/// parallelized with any other.
+/// Leak checks read process-wide counters (resident memory, live native values), so nothing else may run beside
+/// them: their collection is not parallelized with any other.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class IsolatedCollection
@@ -133,17 +134,51 @@ public sealed class OnnxRuntimeLeakTests
     }
 
     [Fact]
-    public void Creating_and_disposing_ten_thousand_tensors_and_hundreds_of_sessions_releases_them()
+    public void Every_native_tensor_value_is_released_when_disposed_or_collected()
     {
-        for (int i = 0; i < 200; i++) { using var t = OrtTensor.Allocate([1, 3, 112, 112]); }
-        using (new OrtSession(LandmarkModel, new OrtSessionSettings { IntraOpThreads = 1 })) { }
-        GC.Collect();
-        long before = ResidentBytes();
+        long baseline = OrtValueHandleProbe.Live;
         for (int i = 0; i < 10_000; i++) { using var t = OrtTensor.Allocate([1, 3, 112, 112]); }
-        for (int i = 0; i < 200; i++) { using var s = new OrtSession(LandmarkModel, new OrtSessionSettings { IntraOpThreads = 1 }); }
+        Assert.Equal(baseline, OrtValueHandleProbe.Live);
+
+        // Sessions and bound models release theirs too.
+        for (int i = 0; i < 50; i++)
+        {
+            using var model = new OnnxRuntimeModel("fr_landmark", LandmarkModel, new InferenceOptions { Threads = 1 });
+            model.Run();
+        }
+        Assert.Equal(baseline, OrtValueHandleProbe.Live);
+
+        // A tensor dropped without Dispose is released by its SafeHandle's finalizer.
+        CreateAndDrop();
         GC.Collect();
-        long growth = ResidentBytes() - before;
-        // 10,000 leaked tensors alone would be 1.5 GB; 200 leaked sessions over 200 MB.
-        Assert.True(growth < 48 << 20, $"resident memory grew by {growth >> 20} MiB");
+        GC.WaitForPendingFinalizers();
+        Assert.Equal(baseline, OrtValueHandleProbe.Live);
     }
+
+    [Fact]
+    public void A_bound_tensor_disposed_early_keeps_its_memory_pinned_until_the_binding_goes()
+    {
+        using var session = new OrtSession(LandmarkModel, new OrtSessionSettings { IntraOpThreads = 1 });
+        var input = OrtTensor.Allocate([1, 1, 64, 64]);
+        var outputBuffer = new float[136];
+        var output = OrtTensor.Create(outputBuffer, [1, 136]);
+        input.Span.Fill(0.5f);
+        using var binding = new OrtSession.Binding(session, ["input"], [input], ["output"], [output]);
+        long live = OrtValueHandleProbe.Live;
+        input.Dispose();
+        output.Dispose();
+        Assert.Equal(live, OrtValueHandleProbe.Live); // still referenced by the binding: not released
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        binding.Run();
+        Assert.Contains(outputBuffer, v => v != 0); // ORT wrote into the caller's (still pinned) buffer
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void CreateAndDrop() => OrtTensor.Allocate([1, 512]);
+}
+
+/// <summary>Reads the process-wide count of live OrtValues.</summary>
+internal static class OrtValueHandleProbe
+{
+    public static long Live => Kiosk.Vision.Interop.OnnxRuntime.OrtValueHandle.Live;
 }

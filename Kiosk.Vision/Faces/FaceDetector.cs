@@ -16,7 +16,8 @@ public sealed class FaceDetector : IDisposable
 {
     private readonly IInferenceModel _model;
     private readonly int _scores, _boxes, _candidates;
-    private ImageOps.ResizeTables? _xt, _yt;
+    // Tables per (source, content) length: frames and their padded retries alternate without rebuilding them.
+    private readonly Dictionary<(int Src, int Dst), ImageOps.ResizeTables> _tables = new(8);
     private readonly int[] _order;
     private readonly float[] _orderScores;
     private readonly BoxF[] _candidateBoxes;
@@ -27,6 +28,7 @@ public sealed class FaceDetector : IDisposable
 
     public FaceDetector(DetectorSpec spec, InferenceOptions options)
     {
+        spec.Validate();
         Spec = spec;
         _model = ModelFiles.Open(spec, options);
         try
@@ -75,17 +77,24 @@ public sealed class FaceDetector : IDisposable
             cw = Math.Clamp((int)Math.Round(image.Width * scale), 1, Spec.Width);
             ch = Math.Clamp((int)Math.Round(image.Height * scale), 1, Spec.Height);
         }
-        if (_xt is null || _xt.SrcLength != image.Width || _xt.DstLength != cw) _xt = new ImageOps.ResizeTables(image.Width, cw);
-        if (_yt is null || _yt.SrcLength != image.Height || _yt.DstLength != ch) _yt = new ImageOps.ResizeTables(image.Height, ch);
+        var xt = Tables(image.Width, cw);
+        var yt = Tables(image.Height, ch);
         var input = _model.Input();
         if (cw != Spec.Width || ch != Spec.Height)
             input.Clear(); // padding = the normalization's mean, i.e. 0 after mean/scale
-        ImageOps.ResizeToTensor(image, _xt, _yt, input, Spec.Width, Spec.Height, Spec.Channels, Spec.Normalization);
+        ImageOps.ResizeToTensor(image, xt, yt, input, Spec.Width, Spec.Height, Spec.Channels, Spec.Normalization);
         _model.Run();
         // Model coordinates are fractions of the input; the content spans cw/Width of it.
         float sx = image.Width * (float)Spec.Width / cw, sy = image.Height * (float)Spec.Height / ch;
         if (Spec.Output == DetectorOutput.UltraFaceDecoded) ParseUltraFace(sx, sy, results);
         else ParseSsd(sx, sy, results);
+    }
+
+    private ImageOps.ResizeTables Tables(int src, int dst)
+    {
+        if (_tables.TryGetValue((src, dst), out var t)) return t;
+        if (_tables.Count >= 16) _tables.Clear(); // sizes changing all the time: keep it bounded
+        return _tables[(src, dst)] = new ImageOps.ResizeTables(src, dst);
     }
 
     private void ParseUltraFace(float w, float h, List<FaceDetection> results)

@@ -27,6 +27,7 @@ public sealed class FaceEmbedder : IDisposable
 
     public FaceEmbedder(EmbedderSpec spec, InferenceOptions options)
     {
+        spec.Validate();
         Spec = spec;
         _model = ModelFiles.Open(spec, options);
         try

@@ -20,8 +20,9 @@ public sealed record FacePipelineOptions
     /// <summary>Border added on each side for the retry, as a fraction of the image's longer side.</summary>
     public float PadFraction { get; init; } = 0.25f;
     /// <summary>
-    /// For still images: besides the whole image, look at 3x3 overlapping half-size windows (each padded), so that
-    /// small and edge-cut faces of group photos are found too. About ten detector runs; off for the camera loop.
+    /// For still images: besides the whole image, look at a padded copy, 3x3 overlapping half-size windows and 5x5
+    /// third-size windows (each padded), so that small and edge-cut faces of group photos are found too. 36 detector
+    /// runs; off for the camera loop.
     /// </summary>
     public bool MultiScale { get; init; }
 }
@@ -56,6 +57,10 @@ public sealed class FacePipeline : IDisposable
     private readonly List<FaceDetection> _detections = new(32);
     private readonly List<FaceDetection> _windowDetections = new(32);
     private BgrImage? _window;
+    private BgrImage? _padded;
+
+    /// <summary>Boxes smaller than this after clipping to the image are dropped: no face fits in them.</summary>
+    private const float MinBoxSide = 8f;
 
     public FacePipelineOptions Options { get; }
     public FaceDetector Detector { get; }
@@ -90,6 +95,7 @@ public sealed class FacePipeline : IDisposable
     {
         long t0 = Stopwatch.GetTimestamp();
         Detector.Detect(image, results);
+        results.RemoveAll(static d => d.Box.Width < MinBoxSide || d.Box.Height < MinBoxSide);
         if (Options.MultiScale)
         {
             DetectPadded(image, results);
@@ -100,19 +106,9 @@ public sealed class FacePipeline : IDisposable
         times?.Add(StageTimes.Detect, t0);
         if (results.Count > 0 || !Options.PadAndRetry) return false;
 
-        int pad = (int)MathF.Ceiling(Math.Max(image.Width, image.Height) * Options.PadFraction);
-        var padded = Pad(image, pad);
         t0 = Stopwatch.GetTimestamp();
-        Detector.Detect(padded, results);
+        DetectPadded(image, results);
         times?.Add(StageTimes.Detect, t0);
-        for (int i = 0; i < results.Count; i++)
-        {
-            var d = results[i];
-            var b = d.Box.Offset(-pad, -pad);
-            // Keep boxes inside the original frame: the face is in it, the border is ours.
-            b = new BoxF(MathF.Max(b.X1, 0), MathF.Max(b.Y1, 0), MathF.Min(b.X2, image.Width), MathF.Min(b.Y2, image.Height));
-            results[i] = d with { Box = b };
-        }
         return results.Count > 0;
     }
 
@@ -145,24 +141,31 @@ public sealed class FacePipeline : IDisposable
                     bool cutByWindow = (x0 > 0 && b.X1 <= x0 + edge) || (y0 > 0 && b.Y1 <= y0 + edge) ||
                                        (x0 + ww < image.Width && b.X2 >= x0 + ww - edge) || (y0 + wh < image.Height && b.Y2 >= y0 + wh - edge);
                     if (cutByWindow) continue;
-                    b = new BoxF(MathF.Max(b.X1, 0), MathF.Max(b.Y1, 0), MathF.Min(b.X2, image.Width), MathF.Min(b.Y2, image.Height));
-                    results.Add(d with { Box = b });
+                    AddClipped(results, d with { Box = b }, image);
                 }
             }
         }
     }
 
-    /// <summary>The whole image inside a black border: faces cut by the image's edge stand out better.</summary>
+    /// <summary>
+    /// The whole image inside a black border (a tight face crop gets context; faces cut by the image's edge stand out
+    /// better); boxes found are mapped back and added to <paramref name="results"/>.
+    /// </summary>
     private void DetectPadded(BgrImage image, List<FaceDetection> results)
     {
         int pad = (int)MathF.Ceiling(Math.Max(image.Width, image.Height) * Options.PadFraction);
-        var padded = Pad(image, pad);
-        Detector.Detect(padded, _windowDetections);
-        foreach (var d in _windowDetections)
-        {
-            var b = d.Box.Offset(-pad, -pad);
-            results.Add(d with { Box = new BoxF(MathF.Max(b.X1, 0), MathF.Max(b.Y1, 0), MathF.Min(b.X2, image.Width), MathF.Min(b.Y2, image.Height)) });
-        }
+        _padded ??= new BgrImage(image.Width + 2 * pad, image.Height + 2 * pad);
+        Pad(image, pad, _padded);
+        Detector.Detect(_padded, _windowDetections);
+        foreach (var d in _windowDetections) AddClipped(results, d with { Box = d.Box.Offset(-pad, -pad) }, image);
+    }
+
+    /// <summary>Adds the detection clipped to the image (the face is in it, borders are ours), unless nothing is left.</summary>
+    private static void AddClipped(List<FaceDetection> results, FaceDetection d, BgrImage image)
+    {
+        var b = d.Box;
+        b = new BoxF(MathF.Max(b.X1, 0), MathF.Max(b.Y1, 0), MathF.Min(b.X2, image.Width), MathF.Min(b.Y2, image.Height));
+        if (b.Width >= MinBoxSide && b.Height >= MinBoxSide) results.Add(d with { Box = b });
     }
 
     /// <summary>
@@ -226,14 +229,13 @@ public sealed class FacePipeline : IDisposable
         return faces;
     }
 
-    /// <summary>A copy of the image with a black border of <paramref name="pad"/> pixels.</summary>
-    public static BgrImage Pad(BgrImage image, int pad)
+    /// <summary>Writes the image with a black border of <paramref name="pad"/> pixels into <paramref name="padded"/> (resized).</summary>
+    public static void Pad(BgrImage image, int pad, BgrImage padded)
     {
-        var padded = new BgrImage(image.Width + 2 * pad, image.Height + 2 * pad);
+        padded.Reset(image.Width + 2 * pad, image.Height + 2 * pad);
         padded.Pixels.Clear();
         for (int y = 0; y < image.Height; y++)
             image.Row(y).CopyTo(padded.Row(y + pad).Slice(pad * 3));
-        return padded;
     }
 
     public void Dispose()

@@ -18,6 +18,7 @@ public sealed class LandmarkDetector : IDisposable
 
     public LandmarkDetector(LandmarkSpec spec, InferenceOptions options)
     {
+        spec.Validate();
         Spec = spec;
         _model = ModelFiles.Open(spec, options);
         try

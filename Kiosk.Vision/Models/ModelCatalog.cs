@@ -103,14 +103,31 @@ public static class ModelCatalog
 
     public static IReadOnlyList<EmbedderSpec> Embedders { get; } = [Default, Reid0095, FaceNet20180408];
 
-    public static EmbedderSpec GetEmbedder(string name) =>
-        Embedders.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new ArgumentException($"Unknown model '{name}'. Known: {string.Join(", ", Embedders.Select(e => e.Name))}");
+    public static EmbedderSpec? FindEmbedder(string name) =>
+        Embedders.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>Reads an embedder spec from JSON (camelCase properties, enum names as strings).</summary>
-    public static EmbedderSpec LoadEmbedderSpec(string json) =>
-        System.Text.Json.JsonSerializer.Deserialize(json, ModelSpecJsonContext.Default.EmbedderSpec)
-        ?? throw new System.Text.Json.JsonException("empty model spec");
+    public static EmbedderSpec GetEmbedder(string name) =>
+        FindEmbedder(name) ?? throw new ModelSpecException($"Unknown model '{name}'. Known: {string.Join(", ", Embedders.Select(e => e.Name))}");
+
+    /// <summary>
+    /// Reads an embedder spec from JSON (camelCase properties, enum names as strings) and validates it. Properties
+    /// left out take the same defaults as in code.
+    /// </summary>
+    public static EmbedderSpec LoadEmbedderSpec(string json)
+    {
+        var spec = System.Text.Json.JsonSerializer.Deserialize(json, ModelSpecJsonContext.Default.EmbedderSpec)
+                   ?? throw new System.Text.Json.JsonException("empty model spec");
+        // The source-generated reader sets init-only properties it did not find to null/0, not to their defaults.
+        spec = spec with
+        {
+            Backend = string.IsNullOrEmpty(spec.Backend) ? "onnxruntime" : spec.Backend,
+            Device = string.IsNullOrEmpty(spec.Device) ? "CPU" : spec.Device,
+            Description = spec.Description ?? "",
+            ThresholdSource = spec.ThresholdSource ?? "",
+        };
+        spec.Validate();
+        return spec;
+    }
 
     public static string ToJson(EmbedderSpec spec) =>
         System.Text.Json.JsonSerializer.Serialize(spec, ModelSpecJsonContext.Default.EmbedderSpec);

@@ -45,9 +45,38 @@ public sealed record CropSpec(CropKind Kind, PointF[]? Template = null, float Ma
 
 public enum SimilarityMetric { Cosine }
 
+/// <summary>A model spec that cannot describe a usable model; the message names the property.</summary>
+public sealed class ModelSpecException(string message) : Exception(message);
+
 /// <summary>Where and how a model file is run. Backend "onnxruntime" (default) or "openvino"; device e.g. "CPU".</summary>
 public abstract record ModelFileSpec
 {
+    public static readonly string[] Backends = ["onnxruntime", "openvino"];
+
+    /// <summary>Checks every property; throws <see cref="ModelSpecException"/> naming the first bad one.</summary>
+    public virtual void Validate()
+    {
+        string who = $"model spec '{Name}'";
+        if (string.IsNullOrWhiteSpace(Name)) throw new ModelSpecException("model spec: name is empty");
+        if (string.IsNullOrWhiteSpace(File)) throw new ModelSpecException($"{who}: file is empty");
+        if (Sha256 is not null && (Sha256.Length != 64 || !Sha256.All(Uri.IsHexDigit)))
+            throw new ModelSpecException($"{who}: sha256 must be 64 hex digits");
+        if (!Backends.Contains(Backend)) throw new ModelSpecException($"{who}: backend '{Backend}' is not one of {string.Join(", ", Backends)}");
+        if (string.IsNullOrWhiteSpace(Device)) throw new ModelSpecException($"{who}: device is empty");
+        if (Width is < 1 or > 4096 || Height is < 1 or > 4096) throw new ModelSpecException($"{who}: width and height must be 1..4096");
+        if (!Enum.IsDefined(Layout) || !Enum.IsDefined(Channels)) throw new ModelSpecException($"{who}: unknown layout or channel order");
+        if (Normalization is null) throw new ModelSpecException($"{who}: normalization is missing");
+        if (!Enum.IsDefined(Normalization.Kind)) throw new ModelSpecException($"{who}: unknown normalization kind");
+        foreach (var (name, values) in new[] { ("mean", Normalization.Mean), ("scale", Normalization.Scale) })
+        {
+            // One value for every channel, or one per channel (a grey model uses the first).
+            if (values is null || (values.Length != 1 && values.Length != 3))
+                throw new ModelSpecException($"{who}: normalization {name} needs 1 or 3 values");
+            if (values.Any(v => !float.IsFinite(v))) throw new ModelSpecException($"{who}: normalization {name} has a non-finite value");
+        }
+        if (Normalization.Scale.Any(v => v == 0)) throw new ModelSpecException($"{who}: normalization scale of 0 erases the image");
+    }
+
     public required string Name { get; init; }
     /// <summary>Path of the model file, relative to the models cache (&lt;cache&gt;/models) or absolute.</summary>
     public required string File { get; init; }
@@ -82,6 +111,31 @@ public sealed record EmbedderSpec : ModelFileSpec
     public string ThresholdSource { get; init; } = "";
     /// <summary>Also embed the mirrored crop and add both vectors (test-time augmentation, doubles embed time).</summary>
     public bool FlipAugment { get; init; }
+
+    public override void Validate()
+    {
+        base.Validate();
+        string who = $"model spec '{Name}'";
+        if (Crop is null) throw new ModelSpecException($"{who}: crop is missing");
+        switch (Crop.Kind)
+        {
+            case CropKind.Template:
+                if (Crop.Template is not { Length: 5 })
+                    throw new ModelSpecException($"{who}: crop template needs exactly 5 points (eyes, nose, mouth corners)");
+                if (Crop.Template.Any(p => !float.IsFinite(p.X) || !float.IsFinite(p.Y) || p.X is < -1 or > 2 || p.Y is < -1 or > 2))
+                    throw new ModelSpecException($"{who}: crop template points are fractions of the crop size (about 0..1)");
+                break;
+            case CropKind.BoxMargin:
+                if (Crop.Margin is < 0 or > 1 || !float.IsFinite(Crop.Margin)) throw new ModelSpecException($"{who}: crop margin must be 0..1");
+                break;
+            default:
+                throw new ModelSpecException($"{who}: unknown crop kind");
+        }
+        if (OutputSize is < 1 or > 65536) throw new ModelSpecException($"{who}: outputSize must be 1..65536");
+        if (!Enum.IsDefined(Metric)) throw new ModelSpecException($"{who}: unknown metric");
+        if (Threshold is < -1 or > 1 || !float.IsFinite(Threshold))
+            throw new ModelSpecException($"{who}: threshold is a cosine similarity, -1..1");
+    }
 }
 
 public enum DetectorOutput
@@ -103,6 +157,16 @@ public sealed record DetectorSpec : ModelFileSpec
     public float NmsIoU { get; init; } = 0.4f;
     /// <summary>How many candidates (best first) go through NMS.</summary>
     public int TopK { get; init; } = 750;
+
+    public override void Validate()
+    {
+        base.Validate();
+        string who = $"detector spec '{Name}'";
+        if (Layout != TensorLayout.Nchw) throw new ModelSpecException($"{who}: detectors take NCHW input");
+        if (ScoreThreshold is <= 0 or >= 1) throw new ModelSpecException($"{who}: scoreThreshold must be between 0 and 1");
+        if (NmsIoU is <= 0 or > 1) throw new ModelSpecException($"{who}: nmsIoU must be in (0, 1]");
+        if (TopK < 1) throw new ModelSpecException($"{who}: topK must be at least 1");
+    }
     /// <summary>
     /// Keep the frame's aspect ratio when fitting it to the input (pad the rest with the normalization mean) instead
     /// of stretching it: faces keep their shape in portrait photos. A 4:3 frame on a 4:3 input is the same either way.
@@ -123,6 +187,12 @@ public sealed record LandmarkSpec : ModelFileSpec
     public required LandmarkOutput Output { get; init; }
     /// <summary>Box grown by this fraction of its size on each side before cropping, then made square.</summary>
     public float BoxMargin { get; init; }
+
+    public override void Validate()
+    {
+        base.Validate();
+        if (BoxMargin is < 0 or > 1) throw new ModelSpecException($"landmark spec '{Name}': boxMargin must be 0..1");
+    }
 }
 
 [JsonSerializable(typeof(EmbedderSpec))]

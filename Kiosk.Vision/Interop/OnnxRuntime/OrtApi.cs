@@ -1,7 +1,7 @@
 // Raw ONNX Runtime C API: the OrtApi function table, mirrored by slot index.
 // Layout read from include/onnxruntime/core/session/onnxruntime_c_api.h, ORT_API_VERSION 30 (ONNX Runtime 1.30.0):
 // the struct is append-only, so each slot below has the same index in every later release. Only the slots the kiosk
-// uses are typed; all of them exist since API version 8, and we ask for MinimumApiVersion.
+// uses are typed; all of them exist in API version 17 (ONNX Runtime 1.17), the version we ask for.
 // Pointer types: every `nint` below is the C pointer named in its comment.
 using System.Runtime.InteropServices;
 using Kiosk.Vision.Inference;

@@ -74,6 +74,7 @@ public static unsafe class OrtLibrary
                 if (!NativeLibrary.TryGetExport(lib, "OrtGetApiBase", out nint getBase))
                 {
                     tried.Add($"{candidate} (no OrtGetApiBase export: not ONNX Runtime)");
+                    NativeLibrary.Free(lib);
                     continue;
                 }
                 var apiBase = ((delegate* unmanaged<OrtApiBase*>)getBase)();
@@ -82,6 +83,7 @@ public static unsafe class OrtLibrary
                 if (table == 0)
                 {
                     tried.Add($"{candidate} (version {version} is older than this kiosk supports)");
+                    NativeLibrary.Free(lib);
                     continue;
                 }
                 _version = version;

@@ -51,31 +51,26 @@ public static unsafe class OrtEnvironment
 }
 
 /// <summary>
-/// A float tensor as an OrtValue over caller-owned memory. The memory stays pinned until disposal; ONNX Runtime
-/// reads and writes it in place, so no copy is made per run.
+/// A float tensor as an OrtValue over caller-owned memory. The memory stays pinned until the native value is
+/// released (at disposal, or later if a <see cref="OrtSession.Binding"/> still uses it); ONNX Runtime reads and
+/// writes it in place, so no copy is made per run.
 /// </summary>
 public sealed unsafe class OrtTensor : IDisposable
 {
-    private MemoryHandle _pin;
     internal OrtValueHandle Handle { get; }
     public long[] Shape { get; }
     public Memory<float> Memory { get; }
     public Span<float> Span => Memory.Span;
 
-    private OrtTensor(OrtValueHandle handle, MemoryHandle pin, Memory<float> memory, long[] shape)
+    private OrtTensor(OrtValueHandle handle, Memory<float> memory, long[] shape)
     {
-        Handle = handle; _pin = pin; Memory = memory; Shape = shape;
+        Handle = handle; Memory = memory; Shape = shape;
     }
 
     /// <summary>Wraps <paramref name="memory"/> (pinned here) as a tensor of <paramref name="shape"/>.</summary>
     public static OrtTensor Create(Memory<float> memory, ReadOnlySpan<long> shape)
     {
-        long count = 1;
-        foreach (var d in shape)
-        {
-            if (d < 0) throw new ArgumentException($"tensor shape [{string.Join(',', shape.ToArray())}] has a negative dimension");
-            count *= d;
-        }
+        long count = ElementCount(shape);
         if (count != memory.Length)
             throw new ArgumentException($"tensor shape [{string.Join(',', shape.ToArray())}] needs {count} floats, buffer has {memory.Length}");
         var pin = memory.Pin();
@@ -86,7 +81,7 @@ public sealed unsafe class OrtTensor : IDisposable
             fixed (long* s = shape)
                 OrtLibrary.Check(OrtLibrary.Api.CreateTensorWithDataAsOrtValue(OrtEnvironment.CpuMemory.DangerousGetHandle(),
                     pin.Pointer, (nuint)(memory.Length * sizeof(float)), s, (nuint)shape.Length, TensorElementType.Float, &p));
-            Marshal.InitHandle(h, p);
+            h.Own(p, pin);
         }
         catch
         {
@@ -94,22 +89,25 @@ public sealed unsafe class OrtTensor : IDisposable
             h.Dispose();
             throw;
         }
-        return new OrtTensor(h, pin, memory, shape.ToArray());
+        return new OrtTensor(h, memory, shape.ToArray());
     }
 
     /// <summary>Allocates a pinned buffer of the shape's size and wraps it.</summary>
-    public static OrtTensor Allocate(ReadOnlySpan<long> shape)
+    public static OrtTensor Allocate(ReadOnlySpan<long> shape) =>
+        Create(GC.AllocateArray<float>(checked((int)ElementCount(shape)), pinned: true), shape);
+
+    private static long ElementCount(ReadOnlySpan<long> shape)
     {
         long count = 1;
-        foreach (var d in shape) count *= d;
-        return Create(GC.AllocateArray<float>(checked((int)count), pinned: true), shape);
+        foreach (var d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"tensor shape [{string.Join(',', shape.ToArray())}] has a negative dimension");
+            count = checked(count * d);
+        }
+        return count;
     }
 
-    public void Dispose()
-    {
-        Handle.Dispose();
-        _pin.Dispose();
-    }
+    public void Dispose() => Handle.Dispose();
 }
 
 /// <summary>
