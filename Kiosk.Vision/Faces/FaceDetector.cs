@@ -28,41 +28,31 @@ public sealed class FaceDetector : IDisposable
 
     public FaceDetector(DetectorSpec spec, InferenceOptions options)
     {
-        spec.Validate();
         Spec = spec;
-        _model = ModelFiles.Open(spec, options);
-        try
-        {
-            ModelFiles.ExpectImageInput(spec, _model, spec.Channels == ChannelOrder.Gray ? 1 : 3);
-            if (spec.Output != DetectorOutput.UltraFaceDecoded && spec.Output != DetectorOutput.SsdDetectionOutput)
-                throw new ModelSpecMismatchException($"Detector '{spec.Name}': unsupported output format {spec.Output}");
-            if (spec.Output == DetectorOutput.UltraFaceDecoded)
-            {
-                _scores = ModelFiles.OutputIndex(spec, _model, spec.ScoresOutput);
-                _boxes = ModelFiles.OutputIndex(spec, _model, spec.BoxesOutput);
-                var sShape = _model.Outputs[_scores].Shape;
-                var bShape = _model.Outputs[_boxes].Shape;
-                if (sShape.Length != 3 || sShape[2] != 2 || bShape.Length != 3 || bShape[2] != 4 || sShape[1] != bShape[1])
-                    throw new ModelSpecMismatchException(
-                        $"Detector '{spec.Name}': expected scores Nx2 and boxes Nx4, got {_model.Outputs[_scores].ShapeText} and {_model.Outputs[_boxes].ShapeText}");
-                _candidates = (int)sShape[1];
-            }
-            else
-            {
-                var shape = _model.Outputs[0].Shape;
-                if (shape.Length != 4 || shape[3] != 7)
-                    throw new ModelSpecMismatchException($"Detector '{spec.Name}': expected SSD output 1x1xNx7, got {_model.Outputs[0].ShapeText}");
-                _candidates = (int)shape[2];
-            }
-        }
-        catch
-        {
-            _model.Dispose();
-            throw;
-        }
+        _model = ModelFiles.OpenImageModel(spec, options, m => OutputLayout(spec, m), out var layout);
+        (_scores, _boxes, _candidates) = layout;
         _order = new int[_candidates];
         _orderScores = new float[_candidates];
         _candidateBoxes = new BoxF[_candidates];
+    }
+
+    private static (int Scores, int Boxes, int Candidates) OutputLayout(DetectorSpec spec, IInferenceModel model)
+    {
+        if (spec.Output == DetectorOutput.UltraFaceDecoded)
+        {
+            int scores = ModelFiles.OutputIndex(spec, model, spec.ScoresOutput);
+            int boxes = ModelFiles.OutputIndex(spec, model, spec.BoxesOutput);
+            var sShape = model.Outputs[scores].Shape;
+            var bShape = model.Outputs[boxes].Shape;
+            if (sShape.Length != 3 || sShape[2] != 2 || bShape.Length != 3 || bShape[2] != 4 || sShape[1] != bShape[1])
+                throw new ModelSpecMismatchException(
+                    $"Detector '{spec.Name}': expected scores Nx2 and boxes Nx4, got {model.Outputs[scores].ShapeText} and {model.Outputs[boxes].ShapeText}");
+            return (scores, boxes, (int)sShape[1]);
+        }
+        var shape = model.Outputs[0].Shape;
+        if (shape.Length != 4 || shape[3] != 7)
+            throw new ModelSpecMismatchException($"Detector '{spec.Name}': expected SSD output 1x1xNx7, got {model.Outputs[0].ShapeText}");
+        return (0, 0, (int)shape[2]);
     }
 
     /// <summary>Detects faces in <paramref name="image"/>, best first, into <paramref name="results"/> (cleared).</summary>

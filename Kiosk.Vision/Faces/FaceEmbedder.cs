@@ -27,28 +27,23 @@ public sealed class FaceEmbedder : IDisposable
 
     public FaceEmbedder(EmbedderSpec spec, InferenceOptions options)
     {
-        spec.Validate();
         Spec = spec;
-        _model = ModelFiles.Open(spec, options);
-        try
-        {
-            ModelFiles.ExpectImageInput(spec, _model, spec.Channels == ChannelOrder.Gray ? 1 : 3);
-            _output = ModelFiles.OutputIndex(spec, _model, spec.OutputName);
-            if (_model.Outputs[_output].ElementCount != spec.OutputSize)
-                throw new ModelSpecMismatchException(
-                    $"Model '{spec.Name}': output '{_model.Outputs[_output].Name}' is {_model.Outputs[_output].ShapeText}, spec says {spec.OutputSize} values");
-        }
-        catch
-        {
-            _model.Dispose();
-            throw;
-        }
+        _model = ModelFiles.OpenImageModel(spec, options, m => EmbeddingOutput(spec, m), out _output);
         _crop = new BgrImage(spec.Width, spec.Height);
         if (spec.FlipAugment)
         {
             _flipped = new BgrImage(spec.Width, spec.Height);
             _flipSum = new float[spec.OutputSize];
         }
+    }
+
+    private static int EmbeddingOutput(EmbedderSpec spec, IInferenceModel model)
+    {
+        int output = ModelFiles.OutputIndex(spec, model, spec.OutputName);
+        if (model.Outputs[output].ElementCount != spec.OutputSize)
+            throw new ModelSpecMismatchException(
+                $"Model '{spec.Name}': output '{model.Outputs[output].Name}' is {model.Outputs[output].ShapeText}, spec says {spec.OutputSize} values");
+        return output;
     }
 
     /// <summary>Cuts the face out into <see cref="Crop"/>; returns the image -> crop transform.</summary>

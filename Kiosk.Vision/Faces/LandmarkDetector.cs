@@ -18,22 +18,17 @@ public sealed class LandmarkDetector : IDisposable
 
     public LandmarkDetector(LandmarkSpec spec, InferenceOptions options)
     {
-        spec.Validate();
         Spec = spec;
-        _model = ModelFiles.Open(spec, options);
-        try
-        {
-            ModelFiles.ExpectImageInput(spec, _model, spec.Channels == ChannelOrder.Gray ? 1 : 3);
-            _points = spec.Output == LandmarkOutput.Points68Normalized ? 68 : 5;
-            if (_model.Outputs[0].ElementCount != 2 * _points)
-                throw new ModelSpecMismatchException(
-                    $"Landmarks '{spec.Name}': output {_model.Outputs[0].ShapeText} does not hold {_points} (x,y) points");
-        }
-        catch
-        {
-            _model.Dispose();
-            throw;
-        }
+        _model = ModelFiles.OpenImageModel(spec, options, m => PointCount(spec, m), out _points);
+    }
+
+    private static int PointCount(LandmarkSpec spec, IInferenceModel model)
+    {
+        int points = spec.Output == LandmarkOutput.Points68Normalized ? 68 : 5;
+        if (model.Outputs[0].ElementCount != 2 * points)
+            throw new ModelSpecMismatchException(
+                $"Landmarks '{spec.Name}': output {model.Outputs[0].ShapeText} does not hold {points} (x,y) points");
+        return points;
     }
 
     /// <summary>

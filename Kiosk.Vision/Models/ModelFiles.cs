@@ -53,7 +53,30 @@ public static class ModelFiles
         };
     }
 
-    /// <summary>Checks that input <paramref name="index"/> has the size the spec expects.</summary>
+    /// <summary>
+    /// Validates the spec, opens its model, checks the image input against the spec and lets
+    /// <paramref name="inspect"/> check the outputs and return what the caller needs of them. The model is disposed
+    /// if any check fails.
+    /// </summary>
+    public static IInferenceModel OpenImageModel<T>(ModelFileSpec spec, InferenceOptions options,
+        Func<IInferenceModel, T> inspect, out T inspected)
+    {
+        spec.Validate();
+        var model = Open(spec, options);
+        try
+        {
+            ExpectImageInput(spec, model, spec.Channels == ChannelOrder.Gray ? 1 : 3);
+            inspected = inspect(model);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Checks that the first input has the size the spec expects.</summary>
     public static void ExpectImageInput(ModelFileSpec spec, IInferenceModel model, int channels)
     {
         var input = model.Inputs[0];

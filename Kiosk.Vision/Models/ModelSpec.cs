@@ -163,6 +163,7 @@ public sealed record DetectorSpec : ModelFileSpec
         base.Validate();
         string who = $"detector spec '{Name}'";
         if (Layout != TensorLayout.Nchw) throw new ModelSpecException($"{who}: detectors take NCHW input");
+        if (!Enum.IsDefined(Output)) throw new ModelSpecException($"{who}: unknown output format");
         if (ScoreThreshold is <= 0 or >= 1) throw new ModelSpecException($"{who}: scoreThreshold must be between 0 and 1");
         if (NmsIoU is <= 0 or > 1) throw new ModelSpecException($"{who}: nmsIoU must be in (0, 1]");
         if (TopK < 1) throw new ModelSpecException($"{who}: topK must be at least 1");
@@ -192,6 +193,7 @@ public sealed record LandmarkSpec : ModelFileSpec
     {
         base.Validate();
         if (BoxMargin is < 0 or > 1) throw new ModelSpecException($"landmark spec '{Name}': boxMargin must be 0..1");
+        if (!Enum.IsDefined(Output)) throw new ModelSpecException($"landmark spec '{Name}': unknown output format");
     }
 }
 
