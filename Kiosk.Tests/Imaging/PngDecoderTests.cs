@@ -206,6 +206,7 @@ public sealed class PngDecoderTests : IDisposable
     [InlineData(20000, 10)]
     [InlineData(10, 20000)]
     [InlineData(15000, 15000)] // both under 16384 but 225 megapixels
+    [InlineData(8000, 7000)] // 56 megapixels: over the 50 MP a 4 GB Pi can afford in several copies
     [InlineData(0, 10)]
     public void Absurd_dimensions_are_refused_before_decoding(int width, int height)
     {
