@@ -222,6 +222,40 @@ public sealed class PngDecoderTests : IDisposable
     }
 
     [Theory]
+    [InlineData(2, 8, false)]
+    [InlineData(6, 16, true)]
+    [InlineData(0, 1, false)] // 1-bit: the fewest scanline bytes per pixel, so the weakest bound
+    [InlineData(3, 1, true)]
+    public void A_few_bytes_of_image_data_under_a_large_header_are_refused_before_the_pixels_are_allocated(int colorType, int bitDepth, bool interlaced)
+    {
+        PngWriter small = HandBuilt(4, 4, colorType, bitDepth, interlaced);
+        byte[] ihdr = HandBuilt(7000, 7000, colorType, bitDepth, interlaced).Ihdr(); // 49 MP: within the limits
+        byte[] png = small.Build(PngWriter.Compress(small.FilteredScanlines()), ihdr);
+
+        (ImageDecodeException e, long allocated) = TestImages.RefusalCost(() => ImageDecoder.Decode(png, "forged.png"));
+
+        Assert.Contains("cannot inflate to the", e.Reason);
+        Assert.True(allocated < TestImages.RefusalAllocationBudget, $"allocated {allocated} bytes before refusing {png.Length} bytes");
+    }
+
+    [Theory]
+    [InlineData("rgb24", false)]
+    [InlineData("rgb24", true)]
+    [InlineData("monob", false)]
+    [InlineData("gray16be", true)]
+    public void A_large_flat_png_compressed_near_zlibs_best_ratio_still_decodes(string pixelFormat, bool interlaced)
+    {
+        string path = _temp.File($"flat-{pixelFormat}.png");
+        Ffmpeg.Run(["-y", "-f", "lavfi", "-i", "color=black:s=4000x3000", "-frames:v", "1", "-pix_fmt", pixelFormat,
+            .. interlaced ? (string[])["-flags", "+ildct"] : [], path]);
+
+        BgrImage image = ImageDecoder.Decode(path);
+
+        Assert.Equal((4000, 3000), (image.Width, image.Height));
+        Assert.Equal(-1, image.Pixels.IndexOfAnyExcept((byte)0));
+    }
+
+    [Theory]
     [InlineData(2, 4, "invalid bit depth 4 for colour type 2")]
     [InlineData(3, 16, "invalid bit depth 16 for colour type 3")]
     [InlineData(5, 8, "invalid colour type 5")]
