@@ -112,6 +112,35 @@ public sealed class ImageDecoderTests : IDisposable
         Assert.Contains("WebP", e.Reason);
     }
 
+    [Theory]
+    [InlineData("1")] // lossless: 526 bytes, so no pixels-per-byte bound would let it through
+    [InlineData("0")]
+    public void A_large_flat_webp_still_decodes(string lossless)
+    {
+        string path = _temp.File($"flat-{lossless}.webp");
+        Ffmpeg.Run("-y", "-f", "lavfi", "-i", "color=black:s=4000x3000", "-frames:v", "1", "-c:v", "libwebp", "-lossless", lossless, path);
+
+        BgrImage image = ImageDecoder.Decode(path);
+
+        Assert.Equal((4000, 3000), (image.Width, image.Height));
+        Assert.Equal(-1, image.Pixels.IndexOfAnyInRange((byte)8, (byte)255)); // black, give or take lossy rounding
+    }
+
+    [Fact]
+    public void A_webp_header_over_the_pixel_limit_is_refused_before_the_pixels_are_allocated()
+    {
+        // RIFF, then a VP8L chunk holding only its 5-byte header: 0x2F, 14 bits width-1, 14 bits height-1, alpha, version.
+        // 16384x4000 is 65.5 MP: WebP is bounded by the pixel limit alone, so that limit must be one a Pi can afford.
+        uint bits = (16384 - 1) | ((4000u - 1) << 14);
+        byte[] chunk = [0x2F, (byte)bits, (byte)(bits >> 8), (byte)(bits >> 16), (byte)(bits >> 24), 0];
+        byte[] webp = [.. "RIFF"u8, .. BitConverter.GetBytes(4 + 8 + chunk.Length), .. "WEBPVP8L"u8, .. BitConverter.GetBytes(chunk.Length), .. chunk];
+
+        (ImageDecodeException e, long allocated) = TestImages.RefusalCost(() => ImageDecoder.Decode(webp, "forged.webp"));
+
+        Assert.Contains("16384x4000 exceed the limit", e.Reason);
+        Assert.True(allocated < TestImages.RefusalAllocationBudget, $"allocated {allocated} bytes before refusing {webp.Length} bytes");
+    }
+
     [Fact]
     public void Truncated_jpeg_file_is_refused_with_its_path_and_turbojpeg_message()
     {
