@@ -202,6 +202,19 @@ public sealed class PngDecoderTests : IDisposable
         Assert.Contains("corrupt compressed image data", e.Reason);
     }
 
+    [Fact]
+    public void Zlib_stream_asking_for_a_preset_dictionary_is_refused()
+    {
+        PngWriter writer = HandBuilt(8, 8, 2, 8, false);
+        byte[] zlib = PngWriter.Compress(writer.FilteredScanlines());
+        // FLG 0xBB: FDICT set, and 0x78BB is a multiple of 31 so the header check passes; then a dictionary id.
+        byte[] withDictionary = [0x78, 0xBB, 0x12, 0x34, 0x56, 0x78, .. zlib[2..]];
+
+        var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(writer.Build(withDictionary), "fdict.png"));
+
+        Assert.Contains("corrupt compressed image data", e.Reason);
+    }
+
     [Theory]
     [InlineData(20000, 10)]
     [InlineData(10, 20000)]

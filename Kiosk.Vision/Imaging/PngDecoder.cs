@@ -279,6 +279,12 @@ internal static class PngDecoder
         {
             throw Fail(sourceName, $"corrupt compressed image data: {e.Message}", e);
         }
+        catch (IOException e)
+        {
+            // ZLibException: zlib results .NET does not map to InvalidDataException, e.g. Z_NEED_DICT for a stream
+            // that asks for a preset dictionary, which PNG forbids.
+            throw Fail(sourceName, $"corrupt compressed image data: {e.Message}", e);
+        }
     }
 
     private static void Unfilter(byte filter, Span<byte> row, ReadOnlySpan<byte> up, int bpp, string sourceName)
