@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Kiosk.Vision.Imaging;
 using Kiosk.Vision.Interop.TurboJpeg;
 
@@ -109,6 +110,35 @@ public sealed class ImageDecoderTests : IDisposable
         var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(whole.AsSpan(0, whole.Length / 2), "half.webp"));
         Assert.Contains("half.webp", e.Message);
         Assert.Contains("WebP", e.Reason);
+    }
+
+    [Theory]
+    [InlineData("1")] // lossless: 526 bytes, so no pixels-per-byte bound would let it through
+    [InlineData("0")]
+    public void A_large_flat_webp_still_decodes(string lossless)
+    {
+        string path = _temp.File($"flat-{lossless}.webp");
+        Ffmpeg.Run("-y", "-f", "lavfi", "-i", "color=black:s=4000x3000", "-frames:v", "1", "-c:v", "libwebp", "-lossless", lossless, path);
+
+        BgrImage image = ImageDecoder.Decode(path);
+
+        Assert.Equal((4000, 3000), (image.Width, image.Height));
+        Assert.Equal(-1, image.Pixels.IndexOfAnyInRange((byte)8, (byte)255)); // black, give or take lossy rounding
+    }
+
+    [Fact]
+    public void A_webp_header_over_the_pixel_limit_is_refused_before_the_pixels_are_allocated()
+    {
+        // RIFF, then a VP8L chunk holding only its 5-byte header: 0x2F, 14 bits width-1, 14 bits height-1, alpha, version.
+        // 16384x4000 is 65.5 MP: WebP is bounded by the pixel limit alone, so that limit must be one a Pi can afford.
+        uint bits = (16384 - 1) | ((4000u - 1) << 14);
+        byte[] chunk = [0x2F, (byte)bits, (byte)(bits >> 8), (byte)(bits >> 16), (byte)(bits >> 24), 0];
+        byte[] webp = [.. "RIFF"u8, .. BitConverter.GetBytes(4 + 8 + chunk.Length), .. "WEBPVP8L"u8, .. BitConverter.GetBytes(chunk.Length), .. chunk];
+
+        (ImageDecodeException e, long allocated) = TestImages.RefusalCost(() => ImageDecoder.Decode(webp, "forged.webp"));
+
+        Assert.Contains("16384x4000 exceed the limit", e.Reason);
+        Assert.True(allocated < TestImages.RefusalAllocationBudget, $"allocated {allocated} bytes before refusing {webp.Length} bytes");
     }
 
     [Fact]
@@ -228,6 +258,58 @@ public sealed class ImageDecoderTests : IDisposable
         var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(jpeg, "huge.jpg"));
 
         Assert.Contains("65280x65280 exceed the limit", e.Reason);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(6)] // a quarter turn also rents a scratch copy of the same size
+    public void A_small_jpeg_declaring_a_large_image_is_refused_before_the_pixels_are_allocated(int orientation)
+    {
+        byte[] jpeg = ImageEncoder.EncodeJpeg(TestImages.Pattern(16, 16));
+        if (orientation != 1)
+        {
+            jpeg = ExifOrientationTests.WithApp1(jpeg, ExifOrientationTests.Exif(ExifOrientationTests.Tiff(false, orientation)));
+        }
+        int sof = FindMarker(jpeg, 0xC0);
+        BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 5), 7000); // height, then width: 49 MP, within the limits
+        BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 7), 7000);
+        ImageDecoder.Decode(ImageEncoder.EncodeJpeg(TestImages.Pattern(8, 8)), "warm-up"); // the thread's decompressor
+
+        (ImageDecodeException e, long allocated) = TestImages.RefusalCost(() => ImageDecoder.Decode(jpeg, "forged.jpg"));
+
+        Assert.Contains($"{jpeg.Length} bytes cannot hold the 7000x7000 pixels", e.Reason);
+        Assert.True(allocated < TestImages.RefusalAllocationBudget, $"allocated {allocated} bytes before refusing {jpeg.Length} bytes");
+    }
+
+    [Theory]
+    [InlineData("yuvj420p")] // about 170 pixels per byte
+    [InlineData("yuvj444p")]
+    [InlineData("gray")]
+    public void A_large_flat_jpeg_at_the_lowest_quality_still_decodes(string pixelFormat)
+    {
+        string path = _temp.File($"flat-{pixelFormat}.jpg");
+        Ffmpeg.Run("-y", "-f", "lavfi", "-i", "color=black:s=4000x3000", "-frames:v", "1", "-q:v", "31", "-pix_fmt", pixelFormat, path);
+
+        BgrImage image = ImageDecoder.Decode(path);
+
+        Assert.Equal((4000, 3000), (image.Width, image.Height));
+        Assert.Equal(-1, image.Pixels.IndexOfAnyExcept(image.Pixels[0]));
+    }
+
+    [Fact]
+    public void An_arithmetic_coded_jpeg_far_denser_than_huffman_coding_allows_still_decodes()
+    {
+        // Flat black 4000x3000 greyscale, quality 1, written by libjpeg-turbo 2.1.5 with arith_code = TRUE:
+        // 126 bytes, 95,000 pixels per byte (its whole scan is the 4 bytes before FFD9).
+        byte[] jpeg = Convert.FromHexString(
+            "FFD8FFE000104A46494600010100000100010000FFDB004300" + new string('F', 128) +
+            "FFC9000B080BB80FA001011100FFCC000600101005FFDA0008010100003F00F96FBEA0FFD9");
+        Assert.Equal(126, jpeg.Length);
+
+        BgrImage image = ImageDecoder.Decode(jpeg, "arithmetic.jpg");
+
+        Assert.Equal((4000, 3000), (image.Width, image.Height));
+        Assert.Equal(-1, image.Pixels.IndexOfAnyExcept(image.Pixels[0]));
     }
 
     [Fact]

@@ -202,10 +202,24 @@ public sealed class PngDecoderTests : IDisposable
         Assert.Contains("corrupt compressed image data", e.Reason);
     }
 
+    [Fact]
+    public void Zlib_stream_asking_for_a_preset_dictionary_is_refused()
+    {
+        PngWriter writer = HandBuilt(8, 8, 2, 8, false);
+        byte[] zlib = PngWriter.Compress(writer.FilteredScanlines());
+        // FLG 0xBB: FDICT set, and 0x78BB is a multiple of 31 so the header check passes; then a dictionary id.
+        byte[] withDictionary = [0x78, 0xBB, 0x12, 0x34, 0x56, 0x78, .. zlib[2..]];
+
+        var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(writer.Build(withDictionary), "fdict.png"));
+
+        Assert.Contains("corrupt compressed image data", e.Reason);
+    }
+
     [Theory]
     [InlineData(20000, 10)]
     [InlineData(10, 20000)]
     [InlineData(15000, 15000)] // both under 16384 but 225 megapixels
+    [InlineData(8000, 7000)] // 56 megapixels: over the 50 MP a 4 GB Pi can afford in several copies
     [InlineData(0, 10)]
     public void Absurd_dimensions_are_refused_before_decoding(int width, int height)
     {
@@ -218,6 +232,40 @@ public sealed class PngDecoderTests : IDisposable
             () => ImageDecoder.Decode(writer.Build(PngWriter.Compress(writer.FilteredScanlines()), ihdr), "huge.png"));
 
         Assert.Contains($"{width}x{height}", e.Reason);
+    }
+
+    [Theory]
+    [InlineData(2, 8, false)]
+    [InlineData(6, 16, true)]
+    [InlineData(0, 1, false)] // 1-bit: the fewest scanline bytes per pixel, so the weakest bound
+    [InlineData(3, 1, true)]
+    public void A_few_bytes_of_image_data_under_a_large_header_are_refused_before_the_pixels_are_allocated(int colorType, int bitDepth, bool interlaced)
+    {
+        PngWriter small = HandBuilt(4, 4, colorType, bitDepth, interlaced);
+        byte[] ihdr = HandBuilt(7000, 7000, colorType, bitDepth, interlaced).Ihdr(); // 49 MP: within the limits
+        byte[] png = small.Build(PngWriter.Compress(small.FilteredScanlines()), ihdr);
+
+        (ImageDecodeException e, long allocated) = TestImages.RefusalCost(() => ImageDecoder.Decode(png, "forged.png"));
+
+        Assert.Contains("cannot inflate to the", e.Reason);
+        Assert.True(allocated < TestImages.RefusalAllocationBudget, $"allocated {allocated} bytes before refusing {png.Length} bytes");
+    }
+
+    [Theory]
+    [InlineData("rgb24", false)]
+    [InlineData("rgb24", true)]
+    [InlineData("monob", false)]
+    [InlineData("gray16be", true)]
+    public void A_large_flat_png_compressed_near_zlibs_best_ratio_still_decodes(string pixelFormat, bool interlaced)
+    {
+        string path = _temp.File($"flat-{pixelFormat}.png");
+        Ffmpeg.Run(["-y", "-f", "lavfi", "-i", "color=black:s=4000x3000", "-frames:v", "1", "-pix_fmt", pixelFormat,
+            .. interlaced ? (string[])["-flags", "+ildct"] : [], path]);
+
+        BgrImage image = ImageDecoder.Decode(path);
+
+        Assert.Equal((4000, 3000), (image.Width, image.Height));
+        Assert.Equal(-1, image.Pixels.IndexOfAnyExcept((byte)0));
     }
 
     [Theory]

@@ -120,8 +120,34 @@ public sealed class PnmDecoderTests : IDisposable
     }
 
     [Theory]
+    [InlineData("P2\n7000 7000\n255\n0 1 2\n")] // the 24-byte kind that used to allocate the whole picture first
+    [InlineData("P3 7000 7000 65535 1")]
+    [InlineData("P2\n7000 7000\n255\n#\n")]
+    [InlineData("P5\n7000 7000\n255\n\u0001\u0002")]
+    [InlineData("P6\n7000 7000\n65535\n\u0001\u0002")]
+    public void A_few_bytes_declaring_a_large_image_are_refused_before_the_pixels_are_allocated(string content)
+    {
+        byte[] data = Encoding.Latin1.GetBytes(content);
+
+        (ImageDecodeException e, long allocated) = TestImages.RefusalCost(() => ImageDecoder.Decode(data, "forged.pnm"));
+
+        Assert.Contains("truncated pixel data", e.Reason);
+        Assert.True(allocated < TestImages.RefusalAllocationBudget, $"allocated {allocated} bytes before refusing {data.Length} bytes");
+    }
+
+    [Fact]
+    public void Ascii_pgm_with_single_digit_samples_and_single_separators_is_exactly_long_enough()
+    {
+        // 4 samples, 8 bytes after maxval: the shortest text that can hold them, with and without a final newline.
+        ImageDecoder.Decode(Encoding.ASCII.GetBytes("P2\n2 2\n9\n1 2 3 4\n"), "tight.pgm");
+        ImageDecoder.Decode(Encoding.ASCII.GetBytes("P2\n2 2\n9\n1 2 3 4"), "tighter.pgm");
+        ImageDecoder.Decode(Encoding.ASCII.GetBytes("P2 2 2 9#\n1 2 3 4"), "comment-ends-maxval.pgm");
+    }
+
+    [Theory]
     [InlineData("P6\n4 4\n255\n\u0001\u0002\u0003", "truncated pixel data: expected 48 bytes after the header, found 3")]
-    [InlineData("P3\n2 1\n255\n1 2 3 4 5", "truncated pixel data: expected 6 samples, found 5")]
+    [InlineData("P3\n2 1\n255\n1 2 3 4 5  ", "truncated pixel data: expected 6 samples, found 5")]
+    [InlineData("P3\n2 1\n255\n1 2 3 4 5", "truncated pixel data: 6 samples need at least 12 bytes of text after the header, found 10")]
     [InlineData("P2\n2 1\n10\n3 11\n", "sample value 11 exceeds maxval 10")]
     [InlineData("P5\n1 1\n10\n\u000b", "sample value 11 exceeds maxval 10")]
     [InlineData("P6\n4 4\n", "truncated header: missing maxval")]

@@ -77,6 +77,20 @@ internal static class TestImages
         }
     }
 
+    /// <summary>
+    /// What a refusal may allocate: messages and the decoder's bookkeeping, nowhere near a pixel buffer of the
+    /// size a forged header declares (tens of megabytes in these tests).
+    /// </summary>
+    public const long RefusalAllocationBudget = 1 << 20;
+
+    /// <summary>Runs a decode that must be refused and returns the refusal and the bytes this thread allocated meanwhile.</summary>
+    public static (ImageDecodeException Error, long Allocated) RefusalCost(Action decode)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<ImageDecodeException>(decode);
+        return (e, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     public static void AssertSameSize(BgrImage expected, BgrImage actual) =>
         Assert.Equal((expected.Width, expected.Height), (actual.Width, actual.Height));
 }

@@ -14,6 +14,13 @@ internal static class PngDecoder
 {
     private const int MaxPaletteEntries = 256;
 
+    /// <summary>
+    /// Deflate's densest code is a 258-byte match whose length and distance codes are one bit each: 258 bytes per
+    /// 2 bits, 1032 per byte. Block headers, the zlib header and the Adler-32 only lower it (zlib -9 reaches 1029
+    /// on zeros), so IDAT data shorter than the scanlines / 1032 cannot hold the image.
+    /// </summary>
+    private const int MaxInflateRatio = 1032;
+
     private static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
     // Adam7 passes: x start, y start, x step, y step.
@@ -142,6 +149,14 @@ internal static class PngDecoder
                 throw Fail(sourceName, "palette image without PLTE chunk");
             }
 
+            // Checked before the picture is allocated: otherwise a few forged bytes reserve up to 150 MB.
+            long filtered = FilteredSize(header);
+            if ((long)compressedLength * MaxInflateRatio < filtered)
+            {
+                throw Fail(sourceName, $"truncated image data: {compressedLength} bytes of IDAT cannot inflate to the {filtered} bytes " +
+                                       $"of scanlines a {header.Width}x{header.Height} image needs (zlib expands at most {MaxInflateRatio}:1)");
+            }
+
             target.Reset(header.Width, header.Height);
             Inflate(compressed, compressedLength, header, palette, sourceName, target);
         }
@@ -181,6 +196,27 @@ internal static class PngDecoder
             throw Fail(sourceName, $"unknown interlace method {interlace}");
         }
         return new Header((int)width, (int)height, bitDepth, colorType, interlace == 1);
+    }
+
+    /// <summary>Length of the inflated IDAT stream: per pass, per scanline, a filter byte and the packed row.</summary>
+    private static long FilteredSize(Header header)
+    {
+        if (!header.Interlaced)
+        {
+            return (long)header.Height * (1 + header.RowBytes(header.Width));
+        }
+        long total = 0;
+        for (int p = 0; p < 7; p++)
+        {
+            int x0 = Adam7[p * 4], y0 = Adam7[p * 4 + 1], dx = Adam7[p * 4 + 2], dy = Adam7[p * 4 + 3];
+            int passWidth = (header.Width - x0 + dx - 1) / dx;
+            int passHeight = (header.Height - y0 + dy - 1) / dy;
+            if (passWidth > 0 && passHeight > 0)
+            {
+                total += (long)passHeight * (1 + header.RowBytes(passWidth));
+            }
+        }
+        return total;
     }
 
     private static void Inflate(byte[] compressed, int compressedLength, Header header, ReadOnlySpan<byte> palette, string sourceName, BgrImage target)
@@ -241,6 +277,12 @@ internal static class PngDecoder
         }
         catch (InvalidDataException e)
         {
+            throw Fail(sourceName, $"corrupt compressed image data: {e.Message}", e);
+        }
+        catch (IOException e)
+        {
+            // ZLibException: zlib results .NET does not map to InvalidDataException, e.g. Z_NEED_DICT for a stream
+            // that asks for a preset dictionary, which PNG forbids.
             throw Fail(sourceName, $"corrupt compressed image data: {e.Message}", e);
         }
     }

@@ -37,6 +37,13 @@ internal static class PnmDecoder
         long samples = (long)width * height * channels;
         if (ascii)
         {
+            // Every sample is at least one digit preceded by a separator (the one ending maxval counts for the
+            // first), so a file shorter than that cannot be complete: refuse it before allocating the target.
+            long available = data.Length - pos;
+            if (available < 2 * samples)
+            {
+                throw Fail(sourceName, $"truncated pixel data: {samples} samples need at least {2 * samples} bytes of text after the header, found {available}");
+            }
             target.Reset(width, height);
             ReadAscii(data, pos, samples, channels, maxval, target, sourceName);
             return;

@@ -3,6 +3,13 @@ using Kiosk.Vision.Interop.WebP;
 namespace Kiosk.Vision.Imaging;
 
 /// <summary>WebP (lossy and lossless, still images) through libwebp, straight into the BGR target.</summary>
+/// <remarks>
+/// Unlike the other formats there is no check that the data is long enough for the declared size: lossless WebP
+/// (VP8L) spends zero bits on a symbol when a Huffman code has only one, so a flat picture costs next to nothing
+/// (ffmpeg writes a flat 4000x3000 one in 526 bytes, 22,800 pixels per byte), and a
+/// forger can always choose VP8L. A few bytes can therefore reserve the largest picture <see cref="ImageLimits"/>
+/// allows (150 MB here, plus libwebp's own 4 bytes per pixel for lossless); that limit is what bounds WebP.
+/// </remarks>
 internal static unsafe class WebPDecoder
 {
     public static bool HasSignature(ReadOnlySpan<byte> data) =>
