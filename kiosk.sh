@@ -13,7 +13,12 @@ bash scripts/setup.sh
 
 shared="${KIOSK_SHARED_DIR:-$root/../shared}"
 cli() { dotnet "$root/Kiosk.Host/bin/Release/net10.0/kiosk.dll" "$@"; }
-build() { dotnet build "$root/Kiosk.sln" -c Release -nologo -clp:ErrorsOnly -v:q >&2; }
+build() {
+  # Quiet on success; the whole log on failure.
+  local log; log="$(mktemp)"
+  if ! dotnet build "$root/Kiosk.sln" -c Release -nologo -v:q > "$log" 2>&1; then cat "$log" >&2; rm -f "$log"; exit 1; fi
+  rm -f "$log"
+}
 
 case "${1:-demo}" in
   demo)
