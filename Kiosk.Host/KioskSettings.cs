@@ -1,3 +1,5 @@
+using Kiosk.Host.Gallery;
+using Kiosk.Vision.Faces;
 using Kiosk.Vision.Inference;
 using Kiosk.Vision.Interop.OnnxRuntime;
 using Microsoft.Extensions.Configuration;
@@ -19,6 +21,24 @@ public sealed record KioskSettings
     public float DetectorMinScore { get; init; } = 0.65f;
     /// <summary>Explicit libonnxruntime path; empty = the usual search (see OrtLibrary).</summary>
     public string OnnxRuntimeLibrary { get; init; } = "";
+    /// <summary>Model of the accurate tier that re-checks doubtful matches; empty: the fast model decides alone.</summary>
+    public string AccurateEmbedder { get; init; } = "";
+    public string GalleryPath { get; init; } = Path.Combine(StateDir, "gallery.db");
+    public string GalleryKeyPath { get; init; } = Path.Combine(StateDir, "gallery.key");
+    public bool KeepCrops { get; init; } = true;
+    public int MaxTemplatesPerPerson { get; init; } = 5;
+    public double FalseMatchRate { get; init; } = 1e-3;
+    public float Margin { get; init; } = 0.05f;
+    public FaceQualityPolicy Quality { get; init; } = new();
+
+    /// <summary>
+    /// Where the kiosk keeps its state: $KIOSK_STATE_DIR (the service sets /var/lib/kiosk), else $XDG_DATA_HOME/kiosk,
+    /// else ~/.local/share/kiosk.
+    /// </summary>
+    public static string StateDir =>
+        Environment.GetEnvironmentVariable("KIOSK_STATE_DIR") is { Length: > 0 } s ? s
+        : Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } x ? Path.Combine(x, "kiosk")
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "kiosk");
 
     public static string SystemConfigDir { get; set; } = "/etc/kiosk";
 
@@ -53,13 +73,40 @@ public sealed record KioskSettings
             Embedder = config["Models:Embedder"] is { Length: > 0 } e ? e : "default",
             DetectorMinScore = Get(config, "Models:DetectorMinScore", 0.65f),
             OnnxRuntimeLibrary = config["OnnxRuntime:LibraryPath"] ?? "",
+            AccurateEmbedder = config["Models:Accurate"] ?? "",
+            GalleryPath = config["Gallery:DatabasePath"] is { Length: > 0 } db ? db : Path.Combine(StateDir, "gallery.db"),
+            GalleryKeyPath = config["Gallery:KeyPath"] is { Length: > 0 } key ? key : Path.Combine(StateDir, "gallery.key"),
+            KeepCrops = Get(config, "Gallery:KeepCrops", true),
+            MaxTemplatesPerPerson = Get(config, "Gallery:MaxTemplatesPerPerson", 5),
+            FalseMatchRate = Get(config, "Identification:FalseMatchRate", 1e-3),
+            Margin = Get(config, "Identification:Margin", 0.05f),
+            Quality = new FaceQualityPolicy
+            {
+                MinFaceSize = Get(config, "Identification:Quality:MinFaceSize", 80f),
+                MinInterocularDistance = Get(config, "Identification:Quality:MinInterocularDistance", 24f),
+                MinSharpness = Get(config, "Identification:Quality:MinSharpness", 100.0),
+                MaxYawDegrees = Get(config, "Identification:Quality:MaxYawDegrees", 30f),
+            },
         };
         if (s.Inference.Threads is < 0 or > 64) throw new SettingsException($"Inference:Threads is {s.Inference.Threads}; it must be 0..64 (0 = one per core)");
         if (s.DetectorMinScore is <= 0 or >= 1) throw new SettingsException($"Models:DetectorMinScore is {s.DetectorMinScore}; it must be between 0 and 1");
+        if (s.MaxTemplatesPerPerson is < 1 or > 100) throw new SettingsException($"Gallery:MaxTemplatesPerPerson is {s.MaxTemplatesPerPerson}; it must be 1..100");
+        if (s.FalseMatchRate is <= 0 or >= 1) throw new SettingsException($"Identification:FalseMatchRate is {s.FalseMatchRate}; it must be between 0 and 1");
+        if (s.Margin is < 0 or > 1) throw new SettingsException($"Identification:Margin is {s.Margin}; it must be 0..1 (cosine similarity)");
+        try { s.Quality.Validate("Identification:Quality"); }
+        catch (ArgumentOutOfRangeException e) { throw new SettingsException(e.Message.Split(" (Parameter")[0]); }
         if (s.OnnxRuntimeLibrary.Length > 0 && !File.Exists(s.OnnxRuntimeLibrary))
             throw new SettingsException($"OnnxRuntime:LibraryPath is {s.OnnxRuntimeLibrary}, which does not exist");
         return s;
     }
+
+    public GalleryOptions GalleryOptions => new()
+    {
+        DatabasePath = GalleryPath,
+        KeyPath = GalleryKeyPath,
+        KeepCrops = KeepCrops,
+        MaxTemplatesPerPerson = MaxTemplatesPerPerson,
+    };
 
     /// <summary>Makes the settings that are process-wide take effect (the ONNX Runtime library path).</summary>
     public void Apply()

@@ -15,7 +15,28 @@ internal static class EvalCommand
     {
         var eval = new Command("eval", "Measure recognition accuracy on a labelled set");
         eval.Subcommands.Add(CreatePairs(settings));
+        eval.Subcommands.Add(IdentifyEvaluation.Create(settings));
+        eval.Subcommands.Add(CreateGroupPairs());
         return eval;
+    }
+
+    private static Command CreateGroupPairs()
+    {
+        var pairs = new Option<FileInfo[]>("--pairs") { Description = "Pairs CSV (repeatable)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var images = new Option<DirectoryInfo>("--images") { Description = "Folder holding the images", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder to write person-NN/ sub-folders of links into", Required = true };
+        var min = new Option<int>("--min-images") { Description = "Leave out identities with fewer images", DefaultValueFactory = _ => 2 };
+        var cmd = new Command("group-pairs", "Turn labelled pairs into a folder per identity (for eval identify)") { pairs, images, output, min };
+        cmd.SetAction(r =>
+        {
+            var list = r.GetValue(pairs)!.SelectMany(f => PairListReader.Read(f.FullName)).ToList();
+            var groups = IdentityGroups.FromPairs(list);
+            int n = IdentityGroups.WriteFolders(groups, r.GetValue(images)!.FullName, r.GetValue(output)!.FullName, r.GetValue(min));
+            Console.WriteLine($"{n} identities with at least {r.GetValue(min)} images written to {r.GetValue(output)!.FullName} " +
+                              $"({groups.Count} identities in all, {groups.Sum(g => g.Count)} images)");
+            return 0;
+        });
+        return cmd;
     }
 
     private static Command CreatePairs(KioskSettings settings)

@@ -24,6 +24,9 @@ public static class KioskCli
                 EvalCommand.Create(settings),
                 BenchCommand.Create(settings),
                 ModelsCommand.Create(),
+                GalleryCommands.Enroll(settings),
+                GalleryCommands.People(settings),
+                GalleryCommands.Identify(settings),
             };
             // Our own handler below: user-facing failures as one line, anything else with its stack trace.
             return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
@@ -50,6 +53,7 @@ public static class KioskCli
     public static bool IsUserFacing(Exception e) => e is UsageException or ImageDecodeException or ModelFileException
         or OnnxRuntimeException or OnnxRuntimeNotFoundException or ModelSpecMismatchException or ModelSpecException
         or BackendUnavailableException or PairListFormatException or SettingsException or TurboJpegException
+        or Gallery.GalleryException or Gallery.GalleryKeyException
         or FileNotFoundException or DirectoryNotFoundException;
 }
 

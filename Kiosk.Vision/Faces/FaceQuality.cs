@@ -13,6 +13,13 @@ public readonly record struct FaceQuality(float FaceSize, float InterocularDista
     /// <summary>Nose depth over inter-ocular distance for an average adult head; turns nose offset into an angle.</summary>
     private const float NoseDepthRatio = 0.55f;
 
+    /// <summary>
+    /// One number to rank a person's enrollment photos (0..1, higher is better): sharpness (saturating at 1000),
+    /// frontality and size (saturating at 200 px) multiplied.
+    /// </summary>
+    public float Score =>
+        (float)(Math.Min(Sharpness, 1000) / 1000) * MathF.Cos(MathF.Min(MathF.Abs(YawDegrees), 90) * MathF.PI / 180) * MathF.Min(FaceSize / 200f, 1f);
+
     public static FaceQuality Measure(in BoxF box, in FivePoints p, BgrImage alignedCrop) =>
         new(box.Height, Distance(p.LeftEye, p.RightEye), ImageOps.LaplacianVariance(alignedCrop), EstimateYaw(p));
 

@@ -67,6 +67,17 @@ public static class ModelCatalog
         ThresholdSource = "best-accuracy threshold on shared/datasets/pairs-dev (280 pairs: a sanity check, not a calibration)",
     };
 
+    /// <summary>
+    /// The default model with test-time augmentation (the mirrored crop embedded too and averaged): a second,
+    /// slower spec of the same weights that can serve as the accurate tier until the Open Model Zoo models are in.
+    /// </summary>
+    public static EmbedderSpec DefaultTta { get; } = Default with
+    {
+        Name = "default-tta",
+        Description = "fr_feature with the mirrored crop averaged in: 112x112 RGB, 512-d, twice the embed time",
+        FlipAugment = true,
+    };
+
     public static EmbedderSpec Reid0095 { get; } = new()
     {
         Name = "reid-0095",
@@ -101,7 +112,7 @@ public static class ModelCatalog
         ThresholdSource = "FaceNet cosine-distance 0.4 commonly used for this model family; not yet calibrated here",
     };
 
-    public static IReadOnlyList<EmbedderSpec> Embedders { get; } = [Default, Reid0095, FaceNet20180408];
+    public static IReadOnlyList<EmbedderSpec> Embedders { get; } = [Default, DefaultTta, Reid0095, FaceNet20180408];
 
     public static EmbedderSpec? FindEmbedder(string name) =>
         Embedders.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase));

@@ -111,6 +111,15 @@ public sealed record EmbedderSpec : ModelFileSpec
     public string ThresholdSource { get; init; } = "";
     /// <summary>Also embed the mirrored crop and add both vectors (test-time augmentation, doubles embed time).</summary>
     public bool FlipAugment { get; init; }
+    /// <summary>
+    /// Mean and standard deviation of this model's impostor scores (cosine similarity between different people) on
+    /// a calibration set; NaN when not measured. They raise the threshold with the gallery size
+    /// (<see cref="Matching.ThresholdCalibration"/>).
+    /// </summary>
+    public float ImpostorMean { get; init; } = float.NaN;
+    public float ImpostorStd { get; init; } = float.NaN;
+    /// <summary>Half-width of the grey zone around the threshold in which a second, accurate tier re-checks.</summary>
+    public float GreyZone { get; init; } = 0.08f;
 
     public override void Validate()
     {
@@ -135,6 +144,8 @@ public sealed record EmbedderSpec : ModelFileSpec
         if (!Enum.IsDefined(Metric)) throw new ModelSpecException($"{who}: unknown metric");
         if (Threshold is < -1 or > 1 || !float.IsFinite(Threshold))
             throw new ModelSpecException($"{who}: threshold is a cosine similarity, -1..1");
+        if (GreyZone is < 0 or > 1 || !float.IsFinite(GreyZone)) throw new ModelSpecException($"{who}: greyZone must be 0..1");
+        if (!float.IsNaN(ImpostorStd) && ImpostorStd <= 0) throw new ModelSpecException($"{who}: impostorStd must be positive");
     }
 }
 

@@ -1,0 +1,247 @@
+using Kiosk.Vision.Faces;
+using Kiosk.Vision.Imaging;
+using Kiosk.Vision.Matching;
+using Kiosk.Vision.Models;
+
+namespace Kiosk.Host.Gallery;
+
+/// <summary>How people are recognised: the tiers' models, the false-match target, the margin, the quality floor.</summary>
+public sealed record IdentificationSettings
+{
+    /// <summary>The model of the first tier (and of enrollment's first template).</summary>
+    public EmbedderSpec Fast { get; init; } = ModelCatalog.Default;
+    /// <summary>The model that re-checks doubtful cases; null: the fast model decides alone.</summary>
+    public EmbedderSpec? Accurate { get; init; }
+    /// <summary>Target chance that a stranger is taken for someone, per probe face, whatever the gallery size.</summary>
+    public double FalseMatchRate { get; init; } = 1e-3;
+    /// <summary>Least lead of the best person over the second (cosine similarity) for an accept.</summary>
+    public float Margin { get; init; } = 0.05f;
+    /// <summary>Faces below this quality are never identified (nor enrolled).</summary>
+    public FaceQualityPolicy Quality { get; init; } = new();
+
+    public void Validate()
+    {
+        Fast.Validate();
+        Accurate?.Validate();
+        if (FalseMatchRate is <= 0 or >= 1) throw new SettingsException($"Identification:FalseMatchRate is {FalseMatchRate}; it must be between 0 and 1");
+        if (Margin is < 0 or > 1) throw new SettingsException($"Identification:Margin is {Margin}; it must be 0..1 (cosine similarity)");
+        Quality.Validate("Identification:Quality");
+    }
+}
+
+/// <summary>
+/// A photo offered for enrollment, by name (file path or message id) and pixels, or the reason it could not be read.
+/// </summary>
+public sealed record EnrollmentPhoto(string Source, BgrImage? Image, string? Unreadable = null);
+
+/// <summary>What enrollment did: the person (null when no photo passed), and every photo's fate.</summary>
+public sealed record EnrollmentResult(Person? Person, IReadOnlyList<string> Accepted, IReadOnlyList<(string Source, string Reason)> Rejected);
+
+/// <summary>One face of a probe image: where, its quality verdict, the decision and the best candidates.</summary>
+public sealed record FaceIdentification(FaceResult Face, string? QualityRejection, Identification? Decision, IReadOnlyList<Match> Candidates);
+
+/// <summary>
+/// The gallery at work: the encrypted store, the models of both tiers, one in-memory index per model kept in step
+/// with the store, enrollment with its quality gate, identification, removal. Owns the store (disposes it).
+/// Not thread-safe: one caller at a time.
+/// </summary>
+public sealed class GalleryService : IDisposable
+{
+    private readonly FaceEmbedder? _accurateEmbedder;
+    private readonly string _fastHash, _accurateHash;
+    private readonly float[] _scratch;
+    private TwoTierIdentifier _identifier = null!;
+
+    public GalleryStore Store { get; }
+    public FacePipeline Pipeline { get; }
+    public IdentificationSettings Settings { get; }
+    public FaceIndex FastIndex { get; }
+    public FaceIndex? AccurateIndex { get; }
+    /// <summary>People with no template for a tier's model and no stored crop to make one from: they need new photos.</summary>
+    public IReadOnlyList<Person> NeedNewPhotos { get; private set; } = [];
+    /// <summary>Templates made from stored crops at start, after a model was installed or changed.</summary>
+    public int ReEmbedded { get; private set; }
+
+    private readonly bool _keepCrops;
+
+    /// <param name="keepCrops">Store each enrollment's face crop (encrypted) so a new model can re-embed without photos.</param>
+    public GalleryService(GalleryStore store, bool keepCrops, FacePipelineOptions pipeline, IdentificationSettings settings)
+    {
+        settings.Validate();
+        Store = store;
+        _keepCrops = keepCrops;
+        Settings = settings;
+        Pipeline = new FacePipeline(pipeline with { Embedder = settings.Fast });
+        try
+        {
+            _fastHash = ModelHash(settings.Fast);
+            FastIndex = new FaceIndex(settings.Fast.OutputSize);
+            _accurateHash = "";
+            if (settings.Accurate is not null)
+            {
+                _accurateEmbedder = new FaceEmbedder(settings.Accurate, pipeline.Inference);
+                _accurateHash = ModelHash(settings.Accurate);
+                AccurateIndex = new FaceIndex(settings.Accurate.OutputSize);
+            }
+            _scratch = new float[Math.Max(settings.Fast.OutputSize, settings.Accurate?.OutputSize ?? 0)];
+            Reload();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    private static string ModelHash(EmbedderSpec spec) => spec.Sha256 ?? ModelFiles.Sha256Of(ModelFiles.Resolve(spec));
+
+    /// <summary>
+    /// Rebuilds the indexes from the store. People who lack a tier's templates but have stored crops are embedded
+    /// now (a model was installed or changed); those without crops are listed in <see cref="NeedNewPhotos"/>.
+    /// </summary>
+    public void Reload()
+    {
+        ReEmbedded = 0;
+        var needPhotos = new Dictionary<long, Person>();
+        LoadTier(Settings.Fast, _fastHash, FastIndex, Pipeline.Embedder, needPhotos);
+        if (Settings.Accurate is not null) LoadTier(Settings.Accurate, _accurateHash, AccurateIndex!, _accurateEmbedder!, needPhotos);
+        NeedNewPhotos = needPhotos.Values.OrderBy(p => p.Id).ToList();
+        _identifier = new TwoTierIdentifier(FastIndex, AccurateIndex, Policy());
+    }
+
+    private void LoadTier(EmbedderSpec spec, string hash, FaceIndex index, FaceEmbedder embedder, Dictionary<long, Person> needPhotos)
+    {
+        index.Clear();
+        var crops = Store.LoadCrops().GroupBy(c => c.PersonId).ToDictionary(g => g.Key, g => g.ToList());
+        foreach (var person in Store.PeopleWithoutTemplatesFor(spec.Name, hash, withoutCrops: false))
+        {
+            if (!crops.TryGetValue(person.Id, out var theirs)) { needPhotos[person.Id] = person; continue; }
+            var quality = Store.TemplatesOf(person.Id).ToDictionary(t => t.Id, t => t.Quality);
+            var drafts = theirs.Select(c =>
+            {
+                var crop = CanonicalCrop.FromArrays(c.Crop.Image, c.Crop.Points, c.Crop.Box);
+                var v = new float[spec.OutputSize];
+                crop.Embed(embedder, v);
+                return new TemplateDraft(spec.Name, hash, v, quality.GetValueOrDefault(c.TemplateId), "re-embedded from stored crop", null);
+            }).ToList();
+            Store.AddTemplates(person.Id, drafts);
+            ReEmbedded += drafts.Count;
+        }
+        foreach (var t in Store.LoadTemplates(spec.Name, hash))
+            if (Store.GetPerson(t.PersonId) is { Enabled: true }) index.Add(t.PersonId, t.Id, t.Vector);
+    }
+
+    /// <summary>The decision thresholds for the current gallery size (see <see cref="ThresholdCalibration"/>).</summary>
+    public TwoTierPolicy Policy()
+    {
+        var fast = Settings.Fast;
+        int people = Math.Max(1, FastIndex.PersonCount);
+        float t = ThresholdCalibration.ForGallery(fast.Threshold, fast.ImpostorMean, fast.ImpostorStd, people, Settings.FalseMatchRate);
+        var fastPolicy = new OpenSetPolicy(t, Settings.Margin);
+        var acc = Settings.Accurate ?? fast;
+        float ta = ThresholdCalibration.ForGallery(acc.Threshold, acc.ImpostorMean, acc.ImpostorStd, people, Settings.FalseMatchRate);
+        return new TwoTierPolicy(fastPolicy, Math.Max(-1, t - fast.GreyZone), Math.Min(1, t + fast.GreyZone), new OpenSetPolicy(ta, Settings.Margin));
+    }
+
+    /// <summary>
+    /// Enrolls one person from photos: each photo passes the quality gate or is rejected with its reason. The person
+    /// is stored, with a template per accepted photo and tier (and the face crop unless switched off), in one
+    /// transaction, only if at least one photo passed: a rejected enrollment leaves nothing behind.
+    /// </summary>
+    public EnrollmentResult Enroll(PersonDraft draft, IEnumerable<EnrollmentPhoto> photos, long? existingPersonId = null)
+    {
+        var accepted = new List<string>();
+        var rejected = new List<(string, string)>();
+        var templates = new List<TemplateDraft>();
+        foreach (var photo in photos)
+        {
+            if (photo.Image is null) { rejected.Add((photo.Source, photo.Unreadable ?? "unreadable")); continue; }
+            var faces = Pipeline.Analyze(photo.Image);
+            var verdict = EnrollmentGate.Check(faces, Settings.Quality);
+            if (!verdict.Accepted) { rejected.Add((photo.Source, verdict.Rejection!)); continue; }
+            var face = verdict.Face!;
+            var crop = CanonicalCrop.From(photo.Image, face.Detection.Box, face.Points);
+            var stored = _keepCrops ? new FaceCrop(crop.Jpeg, crop.PointsArray(), crop.BoxArray()) : null;
+            float q = face.Quality.Score;
+            templates.Add(new TemplateDraft(Settings.Fast.Name, _fastHash, face.Embedding, q, photo.Source, stored));
+            if (_accurateEmbedder is not null)
+            {
+                var v = new float[Settings.Accurate!.OutputSize];
+                _accurateEmbedder.Align(photo.Image, face.Detection.Box, face.Points);
+                _accurateEmbedder.EmbedCrop(v);
+                templates.Add(new TemplateDraft(Settings.Accurate.Name, _accurateHash, v, q, photo.Source, null));
+            }
+            accepted.Add(photo.Source);
+        }
+        if (accepted.Count == 0) return new EnrollmentResult(null, accepted, rejected);
+
+        Person person;
+        if (existingPersonId is { } id)
+        {
+            Store.AddTemplates(id, templates);
+            person = Store.GetPerson(id)!;
+        }
+        else
+        {
+            person = Store.Enroll(draft, templates);
+        }
+        IndexPerson(person.Id);
+        return new EnrollmentResult(person, accepted, rejected);
+    }
+
+    /// <summary>Puts a person's current templates (as stored: the best N) into the indexes.</summary>
+    private void IndexPerson(long personId)
+    {
+        FastIndex.RemovePerson(personId);
+        AccurateIndex?.RemovePerson(personId);
+        if (Store.GetPerson(personId) is not { Enabled: true }) return;
+        foreach (var t in Store.TemplatesOf(personId))
+        {
+            if (t.ModelName == Settings.Fast.Name && t.ModelHash == _fastHash) FastIndex.Add(personId, t.Id, t.Vector);
+            else if (AccurateIndex is not null && t.ModelName == Settings.Accurate!.Name && t.ModelHash == _accurateHash)
+                AccurateIndex.Add(personId, t.Id, t.Vector);
+        }
+        _identifier = new TwoTierIdentifier(FastIndex, AccurateIndex, Policy());
+    }
+
+    /// <summary>Every face of the image: quality verdict, and for good faces the decision and the top candidates.</summary>
+    public IReadOnlyList<FaceIdentification> Identify(BgrImage image, int top = 5)
+    {
+        var results = new List<FaceIdentification>();
+        foreach (var face in Pipeline.Analyze(image))
+        {
+            if (Settings.Quality.Check(face.Quality) is { } reason)
+            {
+                results.Add(new FaceIdentification(face, reason, null, []));
+                continue;
+            }
+            var candidates = new Match[Math.Max(1, top)];
+            int n = FastIndex.Search(face.Embedding, candidates);
+            var f = face;
+            var decision = _identifier.Identify(face.Embedding, _accurateEmbedder is null ? null : dest =>
+            {
+                _accurateEmbedder.Align(image, f.Detection.Box, f.Points);
+                _accurateEmbedder.EmbedCrop(dest);
+            });
+            results.Add(new FaceIdentification(face, null, decision, candidates[..n]));
+        }
+        return results;
+    }
+
+    /// <summary>Removes a person and everything stored of them; true when they existed.</summary>
+    public bool Remove(long personId)
+    {
+        bool removed = Store.RemovePerson(personId);
+        FastIndex.RemovePerson(personId);
+        AccurateIndex?.RemovePerson(personId);
+        _identifier = new TwoTierIdentifier(FastIndex, AccurateIndex, Policy());
+        return removed;
+    }
+
+    public void Dispose()
+    {
+        _accurateEmbedder?.Dispose();
+        Pipeline?.Dispose();
+        Store.Dispose();
+    }
+}
