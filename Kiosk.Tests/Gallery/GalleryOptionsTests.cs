@@ -48,4 +48,12 @@ public sealed class GalleryOptionsTests
         var e = Assert.Throws<SettingsException>(() => new GalleryOptions { DatabasePath = db, KeyPath = key }.Validate());
         Assert.Contains(named, e.Message);
     }
+
+    [Fact]
+    public void Open_validates_the_options_first()
+    {
+        var e = Assert.Throws<SettingsException>(() => GalleryStore.Open(new GalleryOptions { DatabasePath = "/tmp/x.db", KeyPath = "/tmp/x.key", MaxTemplatesPerPerson = -1 }));
+        Assert.Contains("Gallery:MaxTemplatesPerPerson", e.Message);
+        Assert.False(File.Exists("/tmp/x.key"));
+    }
 }
