@@ -21,6 +21,7 @@ namespace Kiosk.Host.Gallery;
 public sealed class GalleryStore : IDisposable
 {
     private const int BusyTimeoutSeconds = 30;
+    private const long MaxExportBytes = 1L << 30;
 
     private readonly Lock _gate = new();
     private readonly SqliteConnection _db;
@@ -367,6 +368,95 @@ public sealed class GalleryStore : IDisposable
         {
             using var tx = _db.BeginTransaction(deferred: true);
             return ReadPeople(tx, where, [("$m", modelName), ("$h", modelHash)]);
+        });
+    }
+
+    // ---------------------------------------------------------------- export and import
+
+    /// <summary>
+    /// Writes everyone, with templates and crops, encrypted under <paramref name="passphrase"/> (PBKDF2-SHA256,
+    /// <see cref="GalleryExport.Iterations"/> iterations, random salt; AES-256-GCM), for moving a gallery to another kiosk.
+    /// </summary>
+    /// <exception cref="ArgumentException">The passphrase is shorter than <see cref="GalleryExport.MinPassphraseLength"/> characters.</exception>
+    public void Export(Stream destination, string passphrase)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        GalleryExport.CheckPassphrase(passphrase);
+        var document = Read("export", () =>
+        {
+            using var tx = _db.BeginTransaction(deferred: true);
+            var crops = ReadCrops(tx, "").ToDictionary(c => c.TemplateId, c => c.Crop);
+            var templates = ReadTemplates(tx, "").ToLookup(t => t.PersonId);
+            var people = ReadPeople(tx, "", []).Select(p => new GalleryExport.PersonEntry(
+                p.Name, p.ExternalId, [.. p.Groups], p.ValidFrom, p.ValidUntil, p.Enabled, p.CreatedUtc,
+                [.. templates[p.Id].Select(t => new GalleryExport.TemplateEntry(t.ModelName, t.ModelHash, t.Vector, t.Quality,
+                    t.Source, t.CreatedUtc, crops.TryGetValue(t.Id, out var c) ? new GalleryExport.CropEntry(c.Image, c.Points, c.Box) : null))]));
+            return new GalleryExport.Document(GalleryExport.DocumentFormat, DateTimeOffset.UtcNow, [.. people]);
+        });
+        GalleryExport.Write(destination, document, passphrase);
+    }
+
+    /// <summary>
+    /// Reads an <see cref="Export"/> file into this gallery in one transaction. A person whose ExternalId is already
+    /// here is updated (fields replaced, templates added except ones already present); everyone else is added.
+    /// </summary>
+    /// <exception cref="GalleryException">Wrong passphrase, or a damaged or invalid file; nothing was changed.</exception>
+    public ImportResult Import(Stream source, string passphrase)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(passphrase);
+        var document = GalleryExport.Read(source, passphrase, MaxExportBytes);
+        var entries = new List<(GalleryValidation.NormalizedPerson Person, DateTimeOffset Created, List<(TemplateDraft Draft, DateTimeOffset Created)> Templates)>();
+        foreach (var e in document.People ?? [])
+        {
+            try
+            {
+                if (e is null) throw new ArgumentException("a person entry is empty");
+                var person = GalleryValidation.Normalize(new PersonDraft(e.Name, e.ExternalId, e.Groups, e.ValidFrom, e.ValidUntil, e.Enabled), nameof(source));
+                var templates = new List<(TemplateDraft, DateTimeOffset)>();
+                foreach (var t in e.Templates ?? [])
+                {
+                    if (t is null) throw new ArgumentException("a template entry is empty");
+                    var draft = new TemplateDraft(t.ModelName, t.ModelHash, t.Vector, t.Quality, t.Source,
+                        t.Crop is { } c ? new FaceCrop(c.Image, c.Points, c.Box) : null);
+                    GalleryValidation.Check(draft, nameof(source));
+                    templates.Add((draft, t.CreatedUtc));
+                }
+                entries.Add((person, e.CreatedUtc, templates));
+            }
+            catch (ArgumentException x)
+            {
+                throw new GalleryException($"the export file holds an invalid person ({x.Message}); nothing was imported", x);
+            }
+        }
+
+        return Write("import", tx =>
+        {
+            long revision = BumpRevision(tx);
+            int added = 0, updated = 0, templatesAdded = 0;
+            foreach (var (p, created, all) in entries)
+            {
+                var templates = all;
+                long id;
+                if (p.ExternalId is not null && Scalar<long?>(_db, tx, "SELECT id FROM people WHERE external_id = $e", ("$e", p.ExternalId)) is long existing)
+                {
+                    id = existing;
+                    UpdateFields(tx, id, p, revision);
+                    // Importing the same file twice must not double anyone's templates.
+                    var have = ReadTemplates(tx, "WHERE person_id = $p", ("$p", id));
+                    templates = all.FindAll(t => !have.Exists(h => h.ModelName == t.Draft.ModelName && h.ModelHash == t.Draft.ModelHash
+                        && h.Vector.AsSpan().SequenceEqual(t.Draft.Vector)));
+                    updated++;
+                }
+                else
+                {
+                    id = InsertPerson(tx, p, created, revision);
+                    added++;
+                }
+                if (templates.Count > 0)
+                    templatesAdded += InsertTemplates(tx, id, templates.ConvertAll(t => t.Draft), templates.ConvertAll(t => t.Created)).Count;
+            }
+            return new ImportResult(added, updated, templatesAdded);
         });
     }
 
