@@ -23,11 +23,8 @@ public sealed record KioskSettings
     public string OnnxRuntimeLibrary { get; init; } = "";
     /// <summary>Model of the accurate tier that re-checks doubtful matches; empty: the fast model decides alone.</summary>
     public string AccurateEmbedder { get; init; } = "";
-    public string GalleryPath { get; init; } = Path.Combine(StateDir, "gallery.db");
-    public string GalleryKeyPath { get; init; } = Path.Combine(StateDir, "gallery.key");
-    public bool KeepCrops { get; init; } = true;
-    public int MaxTemplatesPerPerson { get; init; } = 5;
-    public double FalseMatchRate { get; init; } = 1e-3;
+    public GalleryOptions Gallery { get; init; } = new() { DatabasePath = GalleryOptions.DefaultDatabasePath, KeyPath = GalleryOptions.DefaultKeyPath };
+    public double FalseMatchRate { get; init; } = 1e-4;
     public float Margin { get; init; } = 0.05f;
     public FaceQualityPolicy Quality { get; init; } = new();
 
@@ -74,11 +71,8 @@ public sealed record KioskSettings
             DetectorMinScore = Get(config, "Models:DetectorMinScore", 0.65f),
             OnnxRuntimeLibrary = config["OnnxRuntime:LibraryPath"] ?? "",
             AccurateEmbedder = config["Models:Accurate"] ?? "",
-            GalleryPath = config["Gallery:DatabasePath"] is { Length: > 0 } db ? db : Path.Combine(StateDir, "gallery.db"),
-            GalleryKeyPath = config["Gallery:KeyPath"] is { Length: > 0 } key ? key : Path.Combine(StateDir, "gallery.key"),
-            KeepCrops = Get(config, "Gallery:KeepCrops", true),
-            MaxTemplatesPerPerson = Get(config, "Gallery:MaxTemplatesPerPerson", 5),
-            FalseMatchRate = Get(config, "Identification:FalseMatchRate", 1e-3),
+            Gallery = GalleryOptions.Load(config),
+            FalseMatchRate = Get(config, "Identification:FalseMatchRate", 1e-4),
             Margin = Get(config, "Identification:Margin", 0.05f),
             Quality = new FaceQualityPolicy
             {
@@ -90,23 +84,14 @@ public sealed record KioskSettings
         };
         if (s.Inference.Threads is < 0 or > 64) throw new SettingsException($"Inference:Threads is {s.Inference.Threads}; it must be 0..64 (0 = one per core)");
         if (s.DetectorMinScore is <= 0 or >= 1) throw new SettingsException($"Models:DetectorMinScore is {s.DetectorMinScore}; it must be between 0 and 1");
-        if (s.MaxTemplatesPerPerson is < 1 or > 100) throw new SettingsException($"Gallery:MaxTemplatesPerPerson is {s.MaxTemplatesPerPerson}; it must be 1..100");
         if (s.FalseMatchRate is <= 0 or >= 1) throw new SettingsException($"Identification:FalseMatchRate is {s.FalseMatchRate}; it must be between 0 and 1");
         if (s.Margin is < 0 or > 1) throw new SettingsException($"Identification:Margin is {s.Margin}; it must be 0..1 (cosine similarity)");
         try { s.Quality.Validate("Identification:Quality"); }
-        catch (ArgumentOutOfRangeException e) { throw new SettingsException(e.Message.Split(" (Parameter")[0]); }
+        catch (ArgumentOutOfRangeException bad) { throw new SettingsException(bad.Message.Split(" (Parameter")[0]); }
         if (s.OnnxRuntimeLibrary.Length > 0 && !File.Exists(s.OnnxRuntimeLibrary))
             throw new SettingsException($"OnnxRuntime:LibraryPath is {s.OnnxRuntimeLibrary}, which does not exist");
         return s;
     }
-
-    public GalleryOptions GalleryOptions => new()
-    {
-        DatabasePath = GalleryPath,
-        KeyPath = GalleryKeyPath,
-        KeepCrops = KeepCrops,
-        MaxTemplatesPerPerson = MaxTemplatesPerPerson,
-    };
 
     /// <summary>Makes the settings that are process-wide take effect (the ONNX Runtime library path).</summary>
     public void Apply()
@@ -114,7 +99,8 @@ public sealed record KioskSettings
         if (OnnxRuntimeLibrary.Length > 0) OrtLibrary.Configure(OnnxRuntimeLibrary);
     }
 
-    private static T Get<T>(IConfiguration config, string key, T fallback) where T : IParsable<T>
+    /// <summary>A typed value of <paramref name="key"/>, the fallback when absent, a SettingsException naming the key when malformed.</summary>
+    internal static T Get<T>(IConfiguration config, string key, T fallback) where T : IParsable<T>
     {
         string? text = config[key];
         if (string.IsNullOrWhiteSpace(text)) return fallback;

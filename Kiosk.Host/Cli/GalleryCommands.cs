@@ -16,12 +16,12 @@ internal static class GalleryCommands
     /// <summary>Opens the configured gallery with the models of both tiers.</summary>
     internal static GalleryService OpenService(KioskSettings settings, CommonOptions common, ParseResult r, GalleryOptions? gallery = null)
     {
-        var store = GalleryStore.Open(gallery ?? settings.GalleryOptions);
+        var store = GalleryStore.Open(gallery ?? settings.Gallery);
         try
         {
             // The service owns the store from here on.
             var pipeline = common.PipelineOptions(r);
-            var service = new GalleryService(store, (gallery ?? settings.GalleryOptions).KeepCrops, pipeline, Identification(settings, pipeline.Embedder));
+            var service = new GalleryService(store, (gallery ?? settings.Gallery).KeepCrops, pipeline, Identification(settings, pipeline.Embedder));
             if (service.ReEmbedded > 0)
                 AnsiConsole.MarkupLineInterpolated($"[grey]{service.ReEmbedded} template(s) made from stored face crops for a new model[/]");
             if (service.NeedNewPhotos.Count > 0)
@@ -129,14 +129,14 @@ internal static class GalleryCommands
         var list = new Command("list", "Everyone enrolled");
         list.SetAction(_ =>
         {
-            using var store = GalleryStore.Open(settings.GalleryOptions);
+            using var store = GalleryStore.Open(settings.Gallery);
             var table = new Table().AddColumns("id", "name", "external id", "groups", "valid", "enabled", "templates");
             foreach (var p in store.ListPeople())
                 table.AddRow(p.Id.ToString(CultureInfo.InvariantCulture), Markup.Escape(p.Name), Markup.Escape(p.ExternalId ?? ""),
                     Markup.Escape(string.Join(",", p.Groups)), Validity(p), p.Enabled ? "yes" : "no",
                     store.TemplatesOf(p.Id).Count.ToString(CultureInfo.InvariantCulture));
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLineInterpolated($"gallery {settings.GalleryPath}, revision {store.Revision}");
+            AnsiConsole.MarkupLineInterpolated($"gallery {settings.Gallery.DatabasePath}, revision {store.Revision}");
             return 0;
         });
 
@@ -144,7 +144,7 @@ internal static class GalleryCommands
         var show = new Command("show", "One person and their templates") { idArg };
         show.SetAction(r =>
         {
-            using var store = GalleryStore.Open(settings.GalleryOptions);
+            using var store = GalleryStore.Open(settings.Gallery);
             var p = store.GetPerson(r.GetValue(idArg)) ?? throw new UsageException($"no person {r.GetValue(idArg)}");
             AnsiConsole.MarkupLineInterpolated($"[bold]{p.Name}[/] (id {p.Id}{(p.ExternalId is null ? "" : ", external id " + p.ExternalId)})");
             AnsiConsole.MarkupLineInterpolated($"groups: {string.Join(", ", p.Groups)}; valid: {Validity(p)}; enabled: {p.Enabled}; enrolled {p.CreatedUtc:u}");
@@ -160,7 +160,7 @@ internal static class GalleryCommands
         var remove = new Command("remove", "Delete a person, their templates and stored face crops") { idArg, vacuum };
         remove.SetAction(r =>
         {
-            using var store = GalleryStore.Open(settings.GalleryOptions);
+            using var store = GalleryStore.Open(settings.Gallery);
             long id = r.GetValue(idArg);
             if (!store.RemovePerson(id)) throw new UsageException($"no person {id}");
             if (r.GetValue(vacuum)) store.Vacuum();
@@ -176,7 +176,7 @@ internal static class GalleryCommands
         var export = new Command("export", "Write everyone (metadata, templates, crops) to an encrypted file, to move a gallery between kiosks") { fileArg, passFile };
         export.SetAction(r =>
         {
-            using var store = GalleryStore.Open(settings.GalleryOptions);
+            using var store = GalleryStore.Open(settings.Gallery);
             string pass = Passphrase(r.GetValue(passFile));
             var file = r.GetValue(fileArg)!;
             string tmp = file.FullName + ".partial";
@@ -189,7 +189,7 @@ internal static class GalleryCommands
         var import = new Command("import", "Add or update people from an export file (matched by external id)") { fileArg, passFile };
         import.SetAction(r =>
         {
-            using var store = GalleryStore.Open(settings.GalleryOptions);
+            using var store = GalleryStore.Open(settings.Gallery);
             var file = r.GetValue(fileArg)!;
             if (!file.Exists) throw new FileNotFoundException($"export file {file.FullName} not found");
             using var stream = file.OpenRead();

@@ -9,8 +9,9 @@ namespace Kiosk.Host.Gallery;
 public sealed record GalleryOptions
 {
     public const string Section = "Gallery";
-    public const string DefaultDatabasePath = "/var/lib/kiosk/gallery.db";
-    public const string DefaultKeyPath = "/var/lib/kiosk/gallery.key";
+    /// <summary>gallery.db in the kiosk's state folder (<see cref="KioskSettings.StateDir"/>; /var/lib/kiosk for the service).</summary>
+    public static string DefaultDatabasePath => Path.Combine(KioskSettings.StateDir, "gallery.db");
+    public static string DefaultKeyPath => Path.Combine(KioskSettings.StateDir, "gallery.key");
     public const int MaxTemplatesLimit = 100;
 
     /// <summary>The SQLite file, e.g. /var/lib/kiosk/gallery.db; -wal and -shm files sit beside it.</summary>
@@ -51,20 +52,11 @@ public sealed record GalleryOptions
         {
             DatabasePath = config[$"{Section}:DatabasePath"] is { Length: > 0 } db ? db : DefaultDatabasePath,
             KeyPath = config[$"{Section}:KeyPath"] is { Length: > 0 } key ? key : DefaultKeyPath,
-            KeepCrops = Get(config, "KeepCrops", true),
-            MaxTemplatesPerPerson = Get(config, "MaxTemplatesPerPerson", 5),
+            KeepCrops = KioskSettings.Get(config, $"{Section}:KeepCrops", true),
+            MaxTemplatesPerPerson = KioskSettings.Get(config, $"{Section}:MaxTemplatesPerPerson", 5),
         };
         options.Validate();
         return options;
     }
 
-    private static T Get<T>(IConfiguration config, string name, T fallback) where T : IParsable<T>
-    {
-        string key = $"{Section}:{name}";
-        string? text = config[key];
-        if (string.IsNullOrWhiteSpace(text)) return fallback;
-        return T.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new SettingsException($"{key} is '{text}', not a valid {typeof(T).Name}");
-    }
 }

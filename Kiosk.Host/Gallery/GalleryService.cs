@@ -13,7 +13,7 @@ public sealed record IdentificationSettings
     /// <summary>The model that re-checks doubtful cases; null: the fast model decides alone.</summary>
     public EmbedderSpec? Accurate { get; init; }
     /// <summary>Target chance that a stranger is taken for someone, per probe face, whatever the gallery size.</summary>
-    public double FalseMatchRate { get; init; } = 1e-3;
+    public double FalseMatchRate { get; init; } = 1e-4;
     /// <summary>Least lead of the best person over the second (cosine similarity) for an accept.</summary>
     public float Margin { get; init; } = 0.05f;
     /// <summary>Faces below this quality are never identified (nor enrolled).</summary>
