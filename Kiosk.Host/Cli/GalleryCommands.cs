@@ -14,18 +14,20 @@ internal static class GalleryCommands
     public const string PassphraseVariable = "KIOSK_EXPORT_PASSPHRASE";
 
     /// <summary>Opens the configured gallery with the models of both tiers.</summary>
-    internal static GalleryService OpenService(KioskSettings settings, CommonOptions common, ParseResult r, GalleryOptions? gallery = null)
+    internal static GalleryService OpenService(KioskSettings settings, CommonOptions common, ParseResult r) =>
+        OpenService(settings, common.PipelineOptions(r), settings.Gallery, AnsiConsole.Console);
+
+    internal static GalleryService OpenService(KioskSettings settings, FacePipelineOptions pipeline, GalleryOptions gallery, IAnsiConsole? console)
     {
-        var store = GalleryStore.Open(gallery ?? settings.Gallery);
+        var store = GalleryStore.Open(gallery);
         try
         {
             // The service owns the store from here on.
-            var pipeline = common.PipelineOptions(r);
-            var service = new GalleryService(store, (gallery ?? settings.Gallery).KeepCrops, pipeline, Identification(settings, pipeline.Embedder));
+            var service = new GalleryService(store, gallery.KeepCrops, pipeline, Identification(settings, pipeline.Embedder));
             if (service.ReEmbedded > 0)
-                AnsiConsole.MarkupLineInterpolated($"[grey]{service.ReEmbedded} template(s) made from stored face crops for a new model[/]");
+                console?.MarkupLineInterpolated($"[grey]{service.ReEmbedded} template(s) made from stored face crops for a new model[/]");
             if (service.NeedNewPhotos.Count > 0)
-                AnsiConsole.MarkupLineInterpolated(
+                console?.MarkupLineInterpolated(
                     $"[yellow]{service.NeedNewPhotos.Count} person(s) have no template for the current model and no stored crop: they need new photos: {string.Join(", ", service.NeedNewPhotos.Select(p => $"{p.Id} {p.Name}"))}[/]");
             return service;
         }

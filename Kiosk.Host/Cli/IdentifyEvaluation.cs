@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Kiosk.Host.Gallery;
+using Kiosk.Vision.Faces;
 using Kiosk.Vision.Imaging;
 using Kiosk.Vision.Matching;
 using Spectre.Console;
@@ -29,7 +30,7 @@ internal static class IdentifyEvaluation
             if (!dir.Exists) throw new DirectoryNotFoundException($"folder {dir.FullName} not found");
             if (r.GetValue(enroll) < 1) throw new UsageException("--enroll must be at least 1");
             if (r.GetValue(unknown) is < 0 or >= 1) throw new UsageException("--unknown-fraction must be in [0, 1)");
-            var outcome = Run(settings, common, r, dir.FullName, r.GetValue(enroll), r.GetValue(unknown), r.GetValue(seed), AnsiConsole.Console);
+            var outcome = Run(settings, common.PipelineOptions(r), dir.FullName, r.GetValue(enroll), r.GetValue(unknown), r.GetValue(seed), AnsiConsole.Console);
             outcome.Print(AnsiConsole.Console);
             return 0;
         });
@@ -70,7 +71,7 @@ internal static class IdentifyEvaluation
         }
     }
 
-    internal static Outcome Run(KioskSettings settings, CommonOptions common, ParseResult r, string root, int enrollPerPerson,
+    internal static Outcome Run(KioskSettings settings, FacePipelineOptions pipeline, string root, int enrollPerPerson,
         double unknownFraction, int seed, IAnsiConsole? console)
     {
         var people = Directory.GetDirectories(root).OrderBy(d => d, StringComparer.Ordinal).ToArray();
@@ -90,7 +91,7 @@ internal static class IdentifyEvaluation
                 KeepCrops = false,
                 MaxTemplatesPerPerson = Math.Max(5, enrollPerPerson),
             };
-            using var service = GalleryCommands.OpenService(settings, common, r, options);
+            using var service = GalleryCommands.OpenService(settings, pipeline, options, console);
             var rejections = new List<string>();
             var probes = new List<(string File, long? Person)>();
             var idOf = new Dictionary<string, long>();
