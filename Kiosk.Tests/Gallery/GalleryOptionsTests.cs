@@ -15,8 +15,9 @@ public sealed class GalleryOptionsTests
     public void Missing_settings_take_the_documented_defaults()
     {
         var o = Load();
-        Assert.Equal("/var/lib/kiosk/gallery.db", o.DatabasePath);
-        Assert.Equal("/var/lib/kiosk/gallery.key", o.KeyPath);
+        // In the kiosk's state folder: /var/lib/kiosk for the service (KIOSK_STATE_DIR), the user's data folder otherwise.
+        Assert.Equal(Path.Combine(KioskSettings.StateDir, "gallery.db"), o.DatabasePath);
+        Assert.Equal(Path.Combine(KioskSettings.StateDir, "gallery.key"), o.KeyPath);
         Assert.True(o.KeepCrops);
         Assert.Equal(5, o.MaxTemplatesPerPerson);
     }
@@ -32,7 +33,6 @@ public sealed class GalleryOptionsTests
     [InlineData("Gallery:MaxTemplatesPerPerson", "0", "Gallery:MaxTemplatesPerPerson")]
     [InlineData("Gallery:MaxTemplatesPerPerson", "many", "Gallery:MaxTemplatesPerPerson")]
     [InlineData("Gallery:KeepCrops", "perhaps", "Gallery:KeepCrops")]
-    [InlineData("Gallery:KeyPath", "/var/lib/kiosk/gallery.db", "Gallery:KeyPath")]
     [InlineData("Gallery:DatabasePath", "/tmp", "Gallery:DatabasePath")]
     public void An_invalid_value_is_refused_naming_its_key(string key, string value, string named)
     {
@@ -55,5 +55,12 @@ public sealed class GalleryOptionsTests
         var e = Assert.Throws<SettingsException>(() => GalleryStore.Open(new GalleryOptions { DatabasePath = "/tmp/x.db", KeyPath = "/tmp/x.key", MaxTemplatesPerPerson = -1 }));
         Assert.Contains("Gallery:MaxTemplatesPerPerson", e.Message);
         Assert.False(File.Exists("/tmp/x.key"));
+    }
+
+    [Fact]
+    public void A_key_file_that_is_the_database_itself_is_refused()
+    {
+        var e = Assert.Throws<SettingsException>(() => Load(("Gallery:DatabasePath", "/srv/g.db"), ("Gallery:KeyPath", "/srv/g.db")));
+        Assert.Contains("Gallery:KeyPath", e.Message);
     }
 }

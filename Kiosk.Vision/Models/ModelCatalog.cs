@@ -129,16 +129,9 @@ public static class ModelCatalog
     /// </summary>
     public static EmbedderSpec LoadEmbedderSpec(string json)
     {
-        var spec = System.Text.Json.JsonSerializer.Deserialize(json, ModelSpecJsonContext.Default.EmbedderSpec)
-                   ?? throw new System.Text.Json.JsonException("empty model spec");
-        // The source-generated reader sets init-only properties it did not find to null/0, not to their defaults.
-        spec = spec with
-        {
-            Backend = string.IsNullOrEmpty(spec.Backend) ? "onnxruntime" : spec.Backend,
-            Device = string.IsNullOrEmpty(spec.Device) ? "CPU" : spec.Device,
-            Description = spec.Description ?? "",
-            ThresholdSource = spec.ThresholdSource ?? "",
-        };
+        var doc = System.Text.Json.JsonSerializer.Deserialize(json, ModelSpecJsonContext.Default.EmbedderSpecDocument)
+                  ?? throw new System.Text.Json.JsonException("empty model spec");
+        var spec = doc.ToSpec();
         spec.Validate();
         return spec;
     }

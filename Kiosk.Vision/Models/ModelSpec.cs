@@ -208,6 +208,53 @@ public sealed record LandmarkSpec : ModelFileSpec
     }
 }
 
+/// <summary>
+/// An embedder spec as a JSON file has it: every property optional, so that the ones left out take the same defaults
+/// as in code (the source-generated reader would set missing init-only properties to 0 and null instead).
+/// </summary>
+internal sealed record EmbedderSpecDocument(
+    string? Name, string? File, string? Sha256, string? Backend, string? Device, string? InputName, TensorLayout? Layout,
+    int? Width, int? Height, ChannelOrder? Channels, Normalization? Normalization, string? Description, CropSpec? Crop,
+    int? OutputSize, string? OutputName, SimilarityMetric? Metric, float? Threshold, string? ThresholdSource,
+    bool? FlipAugment, float? ImpostorMean, float? ImpostorStd, float? GreyZone)
+{
+    public EmbedderSpec ToSpec()
+    {
+        string who = $"model spec '{Name ?? "?"}'";
+        T Need<T>(T? v, string property) where T : struct => v ?? throw new ModelSpecException($"{who}: {property} is missing");
+        var spec = new EmbedderSpec
+        {
+            Name = Name ?? throw new ModelSpecException("model spec: name is missing"),
+            File = File ?? throw new ModelSpecException($"{who}: file is missing"),
+            Width = Need(Width, "width"),
+            Height = Need(Height, "height"),
+            Normalization = Normalization ?? throw new ModelSpecException($"{who}: normalization is missing"),
+            Crop = Crop ?? throw new ModelSpecException($"{who}: crop is missing"),
+            OutputSize = Need(OutputSize, "outputSize"),
+            Threshold = Need(Threshold, "threshold"),
+        };
+        return spec with
+        {
+            Sha256 = Sha256,
+            Backend = Backend ?? spec.Backend,
+            Device = Device ?? spec.Device,
+            InputName = InputName,
+            Layout = Layout ?? spec.Layout,
+            Channels = Channels ?? spec.Channels,
+            Description = Description ?? spec.Description,
+            OutputName = OutputName,
+            Metric = Metric ?? spec.Metric,
+            ThresholdSource = ThresholdSource ?? spec.ThresholdSource,
+            FlipAugment = FlipAugment ?? spec.FlipAugment,
+            ImpostorMean = ImpostorMean ?? spec.ImpostorMean,
+            ImpostorStd = ImpostorStd ?? spec.ImpostorStd,
+            GreyZone = GreyZone ?? spec.GreyZone,
+        };
+    }
+}
+
 [JsonSerializable(typeof(EmbedderSpec))]
-[JsonSourceGenerationOptions(WriteIndented = true, UseStringEnumConverter = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(EmbedderSpecDocument))]
+[JsonSourceGenerationOptions(WriteIndented = true, UseStringEnumConverter = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 internal sealed partial class ModelSpecJsonContext : JsonSerializerContext;
