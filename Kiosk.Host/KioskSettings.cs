@@ -27,6 +27,7 @@ public sealed record KioskSettings
     public double FalseMatchRate { get; init; } = 1e-4;
     public float Margin { get; init; } = 0.05f;
     public FaceQualityPolicy Quality { get; init; } = new();
+    public Kiosk.Vision.Matching.VectorPrecision IndexPrecision { get; init; } = Kiosk.Vision.Matching.VectorPrecision.Float32;
 
     /// <summary>
     /// Where the kiosk keeps its state: $KIOSK_STATE_DIR (the service sets /var/lib/kiosk), else $XDG_DATA_HOME/kiosk,
@@ -74,6 +75,10 @@ public sealed record KioskSettings
             Gallery = GalleryOptions.Load(config),
             FalseMatchRate = Get(config, "Identification:FalseMatchRate", 1e-4),
             Margin = Get(config, "Identification:Margin", 0.05f),
+            IndexPrecision = config["Identification:IndexPrecision"] is { Length: > 0 } prec
+                ? (Enum.TryParse<Kiosk.Vision.Matching.VectorPrecision>(prec, ignoreCase: true, out var pv) && Enum.IsDefined(pv) ? pv
+                    : throw new SettingsException($"Identification:IndexPrecision is '{prec}'; it must be Float32, Float16 or Int8"))
+                : Kiosk.Vision.Matching.VectorPrecision.Float32,
             Quality = new FaceQualityPolicy
             {
                 MinFaceSize = Get(config, "Identification:Quality:MinFaceSize", 80f),

@@ -45,6 +45,7 @@ internal static class GalleryCommands
         FalseMatchRate = settings.FalseMatchRate,
         Margin = settings.Margin,
         Quality = settings.Quality,
+        Precision = settings.IndexPrecision,
     };
 
     public static Command Enroll(KioskSettings settings)

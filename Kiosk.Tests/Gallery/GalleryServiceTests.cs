@@ -142,6 +142,12 @@ public sealed class IdentifyEvaluationTests
                 Assert.True(o.Fmr <= 0.01, $"seed {seed}: false match rate {o.Fmr}");
                 Assert.Equal(0, o.Failed);
                 Assert.True(o.UnknownProbes >= 10 && o.KnownProbes >= 30, $"seed {seed}: {o.KnownProbes} known, {o.UnknownProbes} unknown probes");
+                // Smaller vectors in the index change nothing that matters.
+                foreach (var precision in new[] { Kiosk.Vision.Matching.VectorPrecision.Float16, Kiosk.Vision.Matching.VectorPrecision.Int8 })
+                {
+                    var p = Kiosk.Host.Cli.IdentifyEvaluation.Run(settings with { IndexPrecision = precision }, pipeline, root, 1, 0.25, seed, console: null);
+                    Assert.Equal((o.Rank1, o.Fmr, o.Fnmr), (p.Rank1, p.Fmr, p.Fnmr));
+                }
             }
         }
         finally
