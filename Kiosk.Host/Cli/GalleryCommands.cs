@@ -183,7 +183,13 @@ internal static class GalleryCommands
             string pass = Passphrase(r.GetValue(passFile));
             var file = r.GetValue(fileArg)!;
             string tmp = file.FullName + ".partial";
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.None))
+            // Encrypted, but still biometric data: readable by the owner only, from the moment it exists.
+            var create = new FileStreamOptions
+            {
+                Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            };
+            using (var stream = new FileStream(tmp, create))
                 store.Export(stream, pass);
             File.Move(tmp, file.FullName, overwrite: true);
             Console.WriteLine($"exported {store.ListPeople().Count} people to {file.FullName}");
