@@ -110,7 +110,7 @@ public sealed class FaceIndexTests
             }
             return r;
         }
-        var q = new short[v.Length];
+        var q = new sbyte[v.Length];
         float scale = FaceIndex.Quantize(v, q);
         for (int i = 0; i < v.Length; i++) r[i] = q[i] * scale;
         return r;
