@@ -300,24 +300,6 @@ public sealed class FaceIndexTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Search_allocates_nothing_after_warm_up()
-    {
-        var rng = new Random(10);
-        var gallery = Gallery.Random(rng, 128, 3000, maxTemplates: 2);
-        var query = Gallery.RandomUnit(rng, 128);
-        var results = new Match[5];
-        foreach (var precision in Enum.GetValues<VectorPrecision>())
-        {
-            var index = gallery.Build(precision);
-            for (int i = 0; i < 10; i++) index.Search(query, results);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 100; i++) index.Search(query, results);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.True(allocated == 0, $"{precision}: {allocated} bytes allocated by 100 searches");
-        }
-    }
-
-    [Fact]
     public async Task Concurrent_searches_from_four_threads_give_the_single_threaded_results()
     {
         var rng = new Random(11);
@@ -385,5 +367,35 @@ public sealed class FaceIndexTests(ITestOutputHelper output)
         await writer;
         foreach (string? failure in await Task.WhenAll(readers)) Assert.Null(failure);
         Assert.Equal(1, index.Count);
+    }
+}
+
+/// <summary>
+/// Alone, apart from other tests: the first calls of a method can trigger one-off runtime work (tier-up
+/// bookkeeping) that is charged to the calling thread. Under the whole suite, one of the first 30 searches was
+/// occasionally charged a few KB. The warm-up therefore spans the tiering delay; a real per-search allocation
+/// would still show as at least 100 x 24 bytes.
+/// </summary>
+[Collection(Kiosk.Tests.Inference.IsolatedCollection.Name)]
+public sealed class FaceIndexAllocationTests
+{
+    [Fact]
+    public void Search_allocates_nothing_after_warm_up()
+    {
+        var rng = new Random(10);
+        var gallery = Gallery.Random(rng, 128, 3000, maxTemplates: 2);
+        var query = Gallery.RandomUnit(rng, 128);
+        var results = new Match[5];
+        foreach (var precision in Enum.GetValues<VectorPrecision>())
+        {
+            var index = gallery.Build(precision);
+            for (int i = 0; i < 100; i++) index.Search(query, results);
+            Thread.Sleep(250);
+            for (int i = 0; i < 100; i++) index.Search(query, results);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++) index.Search(query, results);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated == 0, $"{precision}: {allocated} bytes allocated by 100 searches");
+        }
     }
 }
