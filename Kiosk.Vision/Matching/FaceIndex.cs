@@ -10,8 +10,9 @@ namespace Kiosk.Vision.Matching;
 /// <remarks>
 /// <para>Storage: one contiguous row-major buffer, each row padded to 64 bytes and 64-byte aligned, grown by
 /// doubling; parallel arrays of (person, template) ids and dense person slots. Removal moves the last row into the
-/// hole. A search reads the whole buffer once, four rows per pass over the query, so its time is the time to stream
-/// the buffer from memory: Float16 halves it, Int8 quarters it.</para>
+/// hole (O(1)); removing a person scans the slot column once. A search streams the whole buffer once, in order
+/// (see <see cref="ScoreKernels"/>), so its time is the time to read the buffer from memory: Float16 halves it,
+/// Int8 quarters it. It then keeps each person's best row and selects the top k persons, O(templates + persons).</para>
 /// <para>Thread safety: any number of <see cref="Search"/> calls may run at once; <see cref="Add"/>,
 /// <see cref="RemoveTemplate"/>, <see cref="RemovePerson"/> and <see cref="Clear"/> take the index exclusively
 /// (a <see cref="ReaderWriterLockSlim"/>: the camera loop searches all the time, enrolment writes rarely, and a
