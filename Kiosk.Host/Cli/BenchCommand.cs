@@ -13,7 +13,7 @@ using Spectre.Console;
 namespace Kiosk.Host.Cli;
 
 /// <summary>
-/// Timing of the face path on one 640x480 frame, for each thread count, best median of several rounds:
+/// <c>bench faces</c>: timing of the face path on one 640x480 frame, for each thread count, best median of several rounds:
 /// <list type="bullet">
 /// <item>binding parity: each model alone with ONNX Runtime's default options (threads spin), as the Node.js
 /// reference runs it, with random input; compared with that reference when its JSON is given;</item>
@@ -26,7 +26,16 @@ internal static class BenchCommand
     private static readonly (string Stage, ModelFileSpec Spec)[] Models =
         [("fr_detect", ModelCatalog.DefaultDetector), ("fr_landmark", ModelCatalog.DefaultLandmarks), ("fr_feature", ModelCatalog.Default)];
 
+    /// <summary>The <c>bench</c> group: <c>bench faces</c> (this class) and <c>bench search</c> (<see cref="SearchBenchCommand"/>).</summary>
     public static Command Create(KioskSettings settings)
+    {
+        var bench = new Command("bench", "Benchmarks: the per-face path, the 1:N gallery search");
+        bench.Subcommands.Add(CreateFaces(settings));
+        bench.Subcommands.Add(SearchBenchCommand.Create());
+        return bench;
+    }
+
+    private static Command CreateFaces(KioskSettings settings)
     {
         var common = new CommonOptions(settings);
         var frame = new Option<FileInfo?>("--frame") { Description = "Image to use (scaled to 640x480); default: a pairs-dev photo" };
@@ -34,7 +43,7 @@ internal static class BenchCommand
         var rounds = new Option<int>("--rounds") { Description = "Rounds; each figure is the best round's median", DefaultValueFactory = _ => 3 };
         var threads = new Option<int[]>("--thread-counts") { Description = "Thread counts to measure", DefaultValueFactory = _ => [1, 2], AllowMultipleArgumentsPerToken = true };
         var nodeRef = new Option<FileInfo?>("--node-reference") { Description = "JSON from bench/node-reference/run.sh --json: print our/Node ratios" };
-        var cmd = new Command("bench", "Benchmark decode, detect, landmarks, align, embed and the whole per-face path") { frame, runs, rounds, threads, nodeRef };
+        var cmd = new Command("faces", "Benchmark decode, detect, landmarks, align, embed and the whole per-face path") { frame, runs, rounds, threads, nodeRef };
         common.AddTo(cmd);
         cmd.SetAction(r =>
         {

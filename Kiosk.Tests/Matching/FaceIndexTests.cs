@@ -1,8 +1,9 @@
 using Kiosk.Vision.Matching;
+using Xunit.Abstractions;
 
 namespace Kiosk.Tests.Matching;
 
-public sealed class FaceIndexTests
+public sealed class FaceIndexTests(ITestOutputHelper output)
 {
     /// <summary>Kernel variants this machine runs, by name (the enum is internal).</summary>
     public static TheoryData<string> Isas()
@@ -110,15 +111,17 @@ public sealed class FaceIndexTests
             }
             return r;
         }
-        var q = new short[v.Length];
+        var q = new sbyte[v.Length];
         float scale = FaceIndex.Quantize(v, q);
         for (int i = 0; i < v.Length; i++) r[i] = q[i] * scale;
         return r;
     }
 
+    // Measured: float16 5e-5, int8 2e-3 (random 512-d rows have max |v| ~0.15, an int8 step of ~1e-3). The bounds
+    // leave room for other seeds and still fail on a wrong scale or a broken conversion.
     [Theory]
-    [InlineData(VectorPrecision.Float16, 0.01f)]
-    [InlineData(VectorPrecision.Int8, 0.02f)]
+    [InlineData(VectorPrecision.Float16, 0.002f)]
+    [InlineData(VectorPrecision.Int8, 0.01f)]
     public void Reduced_precision_finds_the_same_best_person_as_float32_for_queries_near_stored_faces(VectorPrecision precision, float maxScoreError)
     {
         // 2000 persons of 1..3 templates, 512-d; queries at cosine ~0.75 from a stored template (noise 0.03 a
@@ -143,6 +146,7 @@ public sealed class FaceIndexTests
                 if (j >= 0) worst = Math.Max(worst, Math.Abs(a[i].Score - b[j].Score));
             }
         }
+        output.WriteLine($"{precision}: top-1 as float32 for {agree} of {queries} queries, largest score difference {worst:F5}");
         Assert.True(agree >= queries * 0.995, $"top-1 agreed on {agree} of {queries}");
         Assert.True(worst <= maxScoreError, $"largest score difference {worst}");
     }
@@ -296,24 +300,6 @@ public sealed class FaceIndexTests
     }
 
     [Fact]
-    public void Search_allocates_nothing_after_warm_up()
-    {
-        var rng = new Random(10);
-        var gallery = Gallery.Random(rng, 128, 3000, maxTemplates: 2);
-        var query = Gallery.RandomUnit(rng, 128);
-        var results = new Match[5];
-        foreach (var precision in Enum.GetValues<VectorPrecision>())
-        {
-            var index = gallery.Build(precision);
-            for (int i = 0; i < 10; i++) index.Search(query, results);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 100; i++) index.Search(query, results);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.True(allocated == 0, $"{precision}: {allocated} bytes allocated by 100 searches");
-        }
-    }
-
-    [Fact]
     public async Task Concurrent_searches_from_four_threads_give_the_single_threaded_results()
     {
         var rng = new Random(11);
@@ -381,5 +367,35 @@ public sealed class FaceIndexTests
         await writer;
         foreach (string? failure in await Task.WhenAll(readers)) Assert.Null(failure);
         Assert.Equal(1, index.Count);
+    }
+}
+
+/// <summary>
+/// Alone, apart from other tests: the first calls of a method can trigger one-off runtime work (tier-up
+/// bookkeeping) that is charged to the calling thread. Under the whole suite, one of the first 30 searches was
+/// occasionally charged a few KB. The warm-up therefore spans the tiering delay; a real per-search allocation
+/// would still show as at least 100 x 24 bytes.
+/// </summary>
+[Collection(Kiosk.Tests.Inference.IsolatedCollection.Name)]
+public sealed class FaceIndexAllocationTests
+{
+    [Fact]
+    public void Search_allocates_nothing_after_warm_up()
+    {
+        var rng = new Random(10);
+        var gallery = Gallery.Random(rng, 128, 3000, maxTemplates: 2);
+        var query = Gallery.RandomUnit(rng, 128);
+        var results = new Match[5];
+        foreach (var precision in Enum.GetValues<VectorPrecision>())
+        {
+            var index = gallery.Build(precision);
+            for (int i = 0; i < 100; i++) index.Search(query, results);
+            Thread.Sleep(250);
+            for (int i = 0; i < 100; i++) index.Search(query, results);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++) index.Search(query, results);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated == 0, $"{precision}: {allocated} bytes allocated by 100 searches");
+        }
     }
 }

@@ -2,7 +2,7 @@ using Kiosk.Vision.Matching;
 
 namespace Kiosk.Tests.Matching;
 
-/// <summary>Each kernel variant this machine runs against the plain loop, over row counts that hit the 4-row passes and the leftovers.</summary>
+/// <summary>Each kernel variant this machine runs against a plain loop, over several row counts and dimensions.</summary>
 public sealed class ScoreKernelTests
 {
     public static TheoryData<string, int> Cases()
@@ -92,15 +92,17 @@ public sealed class ScoreKernelTests
         {
             var data = new sbyte[rows * stride];
             var scales = new float[rows];
-            var query = new short[stride];
-            for (int i = 0; i < dim; i++) query[i] = (short)rng.Next(-127, 128);
+            var query = new sbyte[stride];
+            for (int i = 0; i < dim; i++) query[i] = (sbyte)(i % 5 == 0 ? -127 * (i % 2) : rng.Next(-127, 128));
+            var magnitudes = query.Select(x => (byte)Math.Abs(x)).ToArray();
+            var wide = query.Select(x => (short)x).ToArray();
             for (int r = 0; r < rows; r++)
             {
                 scales[r] = 0.001f * (r + 1);
                 for (int i = 0; i < dim; i++) data[r * stride + i] = (sbyte)(i % 7 == 0 ? 127 * (r % 2 == 0 ? 1 : -1) : rng.Next(-127, 128));
             }
             var scores = new float[rows];
-            ScoreKernels.Int8(isa, data, stride, scales, query, 0.5f, scores);
+            ScoreKernels.Int8(isa, data, stride, scales, new ScoreKernels.Int8Query(query, magnitudes, wide, 0.5f), scores);
             for (int r = 0; r < rows; r++)
             {
                 long dot = 0;

@@ -10,8 +10,9 @@ namespace Kiosk.Vision.Matching;
 /// <remarks>
 /// <para>Storage: one contiguous row-major buffer, each row padded to 64 bytes and 64-byte aligned, grown by
 /// doubling; parallel arrays of (person, template) ids and dense person slots. Removal moves the last row into the
-/// hole. A search reads the whole buffer once, four rows per pass over the query, so its time is the time to stream
-/// the buffer from memory: Float16 halves it, Int8 quarters it.</para>
+/// hole (O(1)); removing a person scans the slot column once. A search streams the whole buffer once, in order
+/// (see <see cref="ScoreKernels"/>), so its time is the time to read the buffer from memory: Float16 halves it,
+/// Int8 quarters it. It then keeps each person's best row and selects the top k persons, O(templates + persons).</para>
 /// <para>Thread safety: any number of <see cref="Search"/> calls may run at once; <see cref="Add"/>,
 /// <see cref="RemoveTemplate"/>, <see cref="RemovePerson"/> and <see cref="Clear"/> take the index exclusively
 /// (a <see cref="ReaderWriterLockSlim"/>: the camera loop searches all the time, enrolment writes rarely, and a
@@ -112,6 +113,13 @@ public sealed class FaceIndex
             finally { _lock.ExitReadLock(); }
         }
     }
+
+    /// <summary>
+    /// The bytes a search streams (the stored rows, padding included), for the benchmark's plain-read baseline.
+    /// Valid until the next write.
+    /// </summary>
+    internal ReadOnlySpan<byte> StoredBytes => _f32 is not null ? MemoryMarshal.AsBytes(_f32.Rows(0, _count))
+        : _f16 is not null ? MemoryMarshal.AsBytes(_f16.Rows(0, _count)) : MemoryMarshal.AsBytes(_i8!.Rows(0, _count));
 
     /// <summary>Row capacity of the vector buffer.</summary>
     internal int Capacity => _f32?.Capacity ?? _f16?.Capacity ?? _i8!.Capacity;
@@ -242,7 +250,7 @@ public sealed class FaceIndex
             TensorPrimitives.Divide(query, norm, q[..Dimension]);
             float queryScale = 1f;
             if (Precision == VectorPrecision.Float16) TensorPrimitives.Multiply(q, ScoreKernels.HalfQueryScale, q);
-            else if (Precision == VectorPrecision.Int8) queryScale = Quantize(q, scratch.QueryInt8);
+            else if (Precision == VectorPrecision.Int8) queryScale = scratch.PrepareInt8(q);
 
             var bestScore = scratch.BestScore.AsSpan(0, slots);
             bestScore.Fill(float.NegativeInfinity); // free slots keep it and are skipped below
@@ -260,7 +268,7 @@ public sealed class FaceIndex
                         break;
                     default:
                         ScoreKernels.Int8(_isa, _i8!.Rows(start, scores.Length), _stride, _scales.AsSpan(start, scores.Length),
-                            scratch.QueryInt8, queryScale, scores);
+                            new ScoreKernels.Int8Query(scratch.Int8, scratch.Int8Magnitudes, scratch.Int8Wide, queryScale), scores);
                         break;
                 }
                 MergeBlock(start, scores, bestScore, scratch.BestRow);
@@ -278,9 +286,23 @@ public sealed class FaceIndex
     private sealed class Scratch(int stride)
     {
         public readonly float[] Query = new float[stride];
-        public readonly short[] QueryInt8 = new short[stride];
+        public readonly sbyte[] Int8 = new sbyte[stride];
+        public readonly byte[] Int8Magnitudes = new byte[stride];
+        public readonly short[] Int8Wide = new short[stride];
         public float[] BestScore = [];
         public int[] BestRow = [];
+
+        /// <summary>Quantizes the normalized query into the int8 kernels' three forms; returns its scale.</summary>
+        public float PrepareInt8(ReadOnlySpan<float> query)
+        {
+            float scale = Quantize(query, Int8);
+            for (int i = 0; i < Int8.Length; i++)
+            {
+                Int8Magnitudes[i] = (byte)Math.Abs(Int8[i]);
+                Int8Wide[i] = Int8[i];
+            }
+            return scale;
+        }
 
         public void Fit(int slots)
         {
@@ -386,11 +408,11 @@ public sealed class FaceIndex
     }
 
     /// <summary>Symmetric int8 quantization: q = round(v / max|v| * 127); returns the scale, v ≈ q * scale.</summary>
-    internal static float Quantize(ReadOnlySpan<float> v, Span<short> q)
+    internal static float Quantize(ReadOnlySpan<float> v, Span<sbyte> q)
     {
         float max = MathF.Abs(TensorPrimitives.MaxMagnitude(v));
         float f = max > 0 ? 127f / max : 0f;
-        for (int i = 0; i < v.Length; i++) q[i] = (short)Math.Clamp(MathF.Round(v[i] * f), -127f, 127f);
+        for (int i = 0; i < v.Length; i++) q[i] = (sbyte)Math.Clamp(MathF.Round(v[i] * f), -127f, 127f);
         return max / 127f;
     }
 
@@ -413,11 +435,7 @@ public sealed class FaceIndex
                     if ((h[i] & 0x7C00) == 0) h[i] = 0;
                 break;
             default:
-                var bytes = _i8!.Row(row);
-                float max = MathF.Abs(TensorPrimitives.MaxMagnitude(v));
-                float f = 127f / max;
-                for (int i = 0; i < bytes.Length; i++) bytes[i] = (sbyte)Math.Clamp(MathF.Round(v[i] * f), -127f, 127f);
-                _scales[row] = max / 127f;
+                _scales[row] = Quantize(v, _i8!.Row(row));
                 break;
         }
     }
