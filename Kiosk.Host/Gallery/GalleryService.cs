@@ -230,6 +230,27 @@ public sealed class GalleryService : IDisposable
         return results;
     }
 
+    /// <summary>
+    /// One detected face of a camera frame: landmarks, alignment, quality gate and, for a good face, its embedding
+    /// into <paramref name="embedding"/> and the two-tier decision. The per-face path of the camera loop: it
+    /// allocates nothing but a rejection's reason text.
+    /// </summary>
+    public (FaceQuality Quality, string? Rejection, Identification? Decision) IdentifyFace(BgrImage image, in FaceDetection face, Span<float> embedding)
+    {
+        var points = Pipeline.Landmarks.Detect(image, face.Box);
+        Pipeline.Embedder.Align(image, face.Box, points);
+        var quality = FaceQuality.Measure(face.Box, points, Pipeline.Embedder.Crop);
+        if (Settings.Quality.Check(quality) is { } reason) return (quality, reason, null);
+        Pipeline.Embedder.EmbedCrop(embedding);
+        var box = face.Box;
+        var decision = _identifier.Identify(embedding, _accurateEmbedder is null ? null : dest =>
+        {
+            _accurateEmbedder.Align(image, box, points);
+            _accurateEmbedder.EmbedCrop(dest);
+        });
+        return (quality, null, decision);
+    }
+
     /// <summary>Removes a person and everything stored of them; true when they existed.</summary>
     public bool Remove(long personId)
     {
