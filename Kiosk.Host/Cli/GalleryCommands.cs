@@ -14,16 +14,18 @@ internal static class GalleryCommands
     public const string PassphraseVariable = "KIOSK_EXPORT_PASSPHRASE";
 
     /// <summary>Opens the configured gallery with the models of both tiers.</summary>
-    internal static GalleryService OpenService(KioskSettings settings, CommonOptions common, ParseResult r) =>
-        OpenService(settings, common.PipelineOptions(r), settings.Gallery, AnsiConsole.Console);
+    internal static GalleryService OpenService(KioskSettings settings, CommonOptions common, ParseResult r, bool reEmbed = true) =>
+        OpenService(settings, common.PipelineOptions(r), settings.Gallery, AnsiConsole.Console, reEmbed);
 
-    internal static GalleryService OpenService(KioskSettings settings, FacePipelineOptions pipeline, GalleryOptions gallery, IAnsiConsole? console)
+    internal static GalleryService OpenService(KioskSettings settings, FacePipelineOptions pipeline, GalleryOptions gallery, IAnsiConsole? console,
+        bool reEmbed = true)
     {
         var store = GalleryStore.Open(gallery);
         try
         {
             // The service owns the store from here on.
-            var service = new GalleryService(store, gallery.KeepCrops, pipeline, Identification(settings, pipeline.Embedder));
+            var service = new GalleryService(store, gallery.KeepCrops, pipeline, Identification(settings, pipeline.Embedder), reEmbed);
+            foreach (var d in service.Damaged) console?.MarkupLineInterpolated($"[yellow]damaged template skipped: {d}[/]");
             if (service.ReEmbedded > 0)
                 console?.MarkupLineInterpolated($"[grey]{service.ReEmbedded} template(s) made from stored face crops for a new model[/]");
             if (service.NeedNewPhotos.Count > 0)
@@ -72,7 +74,15 @@ internal static class GalleryCommands
             using var service = OpenService(settings, common, r);
             if (dir is not null) return EnrollFolder(service, dir);
             var draft = new PersonDraft(r.GetValue(name)!, r.GetValue(external), r.GetValue(groups), r.GetValue(validFrom), r.GetValue(validUntil));
-            var result = service.Enroll(draft, files.Select(f => Load(f.FullName)));
+            EnrollmentResult result;
+            try
+            {
+                result = service.Enroll(draft, files.Select(f => Load(f.FullName)));
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message.Split(" (Parameter")[0]);
+            }
             Report(draft.Name, result);
             return result.Person is null ? 1 : 0;
         });
@@ -236,7 +246,7 @@ internal static class GalleryCommands
         cmd.SetAction(r =>
         {
             if (r.GetValue(top) is < 1 or > 100) throw new UsageException("--top must be 1..100");
-            using var service = OpenService(settings, common, r);
+            using var service = OpenService(settings, common, r, reEmbed: false);
             {
                 var img = ImageDecoder.Decode(r.GetValue(image)!.FullName);
                 var faces = service.Identify(img, r.GetValue(top));

@@ -39,13 +39,38 @@ internal static class IdentifyEvaluation
 
     internal sealed record Outcome(
         int People, int Known, int Unknown, int Templates, IReadOnlyList<string> EnrollRejections,
-        int KnownProbes, int Rank1Correct, int KnownAccepted, int UnknownProbes, int FalseMatches, int Failed,
+        int KnownProbes, int Rank1Correct, int KnownAccepted, int WrongAccepts, int KnownFailed, int UnknownProbes, int FalseMatches, int Failed,
         float Threshold, int FastDecisions, int AccurateDecisions, double ImpostorMean, double ImpostorStd, int ImpostorScores,
         IReadOnlyList<string> Errors)
     {
         public double Rank1 => KnownProbes == 0 ? double.NaN : (double)Rank1Correct / KnownProbes;
         public double Fnmr => KnownProbes == 0 ? double.NaN : 1 - (double)KnownAccepted / KnownProbes;
+        /// <summary>False non-matches counting known probes with no usable face too (failure to acquire).</summary>
+        public double FnmrWithFailures => KnownProbes + KnownFailed == 0 ? double.NaN : 1 - (double)KnownAccepted / (KnownProbes + KnownFailed);
         public double Fmr => UnknownProbes == 0 ? double.NaN : (double)FalseMatches / UnknownProbes;
+        /// <summary>
+        /// 95% upper confidence bound of the false match rate (exact binomial; 3/n by the rule of three when none were
+        /// seen): with a few dozen strangers, "no false match" says the rate is below this, not that it is zero.
+        /// </summary>
+        public double FmrUpper95 => UnknownProbes == 0 ? double.NaN : UpperBound(FalseMatches, UnknownProbes);
+
+        private static double UpperBound(int k, int n)
+        {
+            if (k >= n) return 1;
+            // Clopper-Pearson upper limit by bisection on the binomial tail P(X <= k; p) = 0.05.
+            double lo = (double)k / n, hi = 1;
+            for (int i = 0; i < 60; i++)
+            {
+                double p = (lo + hi) / 2, tail = 0, term = Math.Pow(1 - p, n);
+                for (int x = 0; x <= k; x++)
+                {
+                    tail += term;
+                    term *= (double)(n - x) / (x + 1) * p / (1 - p);
+                }
+                if (tail > 0.05) lo = p; else hi = p;
+            }
+            return hi;
+        }
 
         public void Print(IAnsiConsole console)
         {
@@ -55,9 +80,10 @@ internal static class IdentifyEvaluation
             t.AddRow("templates enrolled", $"{Templates}");
             t.AddRow("probes of known people", $"{KnownProbes}");
             t.AddRow("rank-1 accuracy", F(Rank1));
-            t.AddRow("false non-match rate", F(Fnmr));
+            t.AddRow("false non-match rate (with no-face probes)", $"{F(Fnmr)} ({F(FnmrWithFailures)})");
+            t.AddRow("known people accepted as someone else", $"{WrongAccepts}");
             t.AddRow("probes of people never enrolled", $"{UnknownProbes}");
-            t.AddRow("false match rate", $"{F(Fmr)} ({FalseMatches})");
+            t.AddRow("false match rate (95% upper bound)", $"{F(Fmr)} ({FalseMatches}; below {F(FmrUpper95)})");
             t.AddRow("threshold (cosine similarity)", F(Threshold));
             t.AddRow("decided by fast / accurate tier", $"{FastDecisions} / {AccurateDecisions}");
             t.AddRow("probes with no usable face", $"{Failed}");
@@ -67,7 +93,7 @@ internal static class IdentifyEvaluation
             foreach (var e in Errors) console.MarkupLineInterpolated($"[yellow]probe failed:[/] {e}");
             Console.Out.Flush();
             Console.WriteLine(FormattableString.Invariant(
-                $"rank1={F(Rank1)} fmr={F(Fmr)} fnmr={F(Fnmr)} probes={KnownProbes + UnknownProbes + Failed} threshold={F(Threshold)} failed={Failed} known_probes={KnownProbes} unknown_probes={UnknownProbes} templates={Templates} fast={FastDecisions} accurate={AccurateDecisions}"));
+                $"rank1={F(Rank1)} fmr={F(Fmr)} fnmr={F(Fnmr)} probes={KnownProbes + UnknownProbes + Failed} threshold={F(Threshold)} failed={Failed} fmr_upper95={F(FmrUpper95)} fnmr_with_failures={F(FnmrWithFailures)} wrong_accepts={WrongAccepts} known_probes={KnownProbes} unknown_probes={UnknownProbes} templates={Templates} fast={FastDecisions} accurate={AccurateDecisions}"));
         }
     }
 
@@ -107,8 +133,9 @@ internal static class IdentifyEvaluation
                     if (used == enrollPerPerson) { mine.Add(file); continue; }
                     var photo = LoadPhoto(file);
                     var result = service.Enroll(new PersonDraft(Path.GetFileName(dir)), [photo], personId);
-                    if (result.Person is { } p) { personId = p.Id; used++; }
-                    else rejections.Add($"{Path.GetFileName(dir)}/{Path.GetFileName(file)}: {result.Rejected[0].Reason}");
+                    if (result.Person is { } p) { personId = p.Id; used++; continue; }
+                    rejections.Add($"{Path.GetFileName(dir)}/{Path.GetFileName(file)}: {result.Rejected[0].Reason}");
+                    mine.Add(file); // not in the gallery: it probes like any other photo of them
                 }
                 // A known person none of whose photos could be enrolled still probes as known (id -1 matches no
                 // one): the kiosk would not let them in, a false non-match.
@@ -116,7 +143,7 @@ internal static class IdentifyEvaluation
             }
 
             var policy = service.Policy();
-            int knownProbes = 0, rank1 = 0, knownAccepted = 0, unknownProbes = 0, falseMatches = 0, failed = 0, fast = 0, accurate = 0;
+            int knownProbes = 0, rank1 = 0, knownAccepted = 0, wrongAccepts = 0, knownFailed = 0, unknownProbes = 0, falseMatches = 0, failed = 0, fast = 0, accurate = 0;
             double impSum = 0, impSq = 0;
             int impN = 0;
             var errors = new List<string>();
@@ -128,7 +155,13 @@ internal static class IdentifyEvaluation
                 try { image = ImageDecoder.Decode(file); }
                 catch (ImageDecodeException e) { failed++; errors.Add($"{Path.GetFileName(file)}: {e.Reason}"); return; }
                 var faces = service.Identify(image, top: 1).Where(f => f.Decision is not null).ToList();
-                if (faces.Count == 0) { failed++; errors.Add($"{Path.GetRelativePath(root, file)}: no usable face"); return; }
+                if (faces.Count == 0)
+                {
+                    failed++;
+                    if (truth is not null) knownFailed++;
+                    errors.Add($"{Path.GetRelativePath(root, file)}: no usable face");
+                    return;
+                }
                 // The probe is the face that best matches the gallery; a stranger is a false match if any face is accepted.
                 var best = faces.MaxBy(f => f.Decision!.Value.FastScore)!;
                 var d = best.Decision!.Value;
@@ -148,6 +181,7 @@ internal static class IdentifyEvaluation
                 knownProbes++;
                 if (best.Candidates.Count > 0 && best.Candidates[0].PersonId == truth) rank1++;
                 if (d.Accepted && d.PersonId == truth) knownAccepted++;
+                else if (faces.Any(f => f.Decision!.Value.Accepted && f.Decision.Value.PersonId != truth)) wrongAccepts++;
             }
 
             if (console is null) foreach (var (file, truth) in probes) Probe(file, truth);
@@ -162,7 +196,7 @@ internal static class IdentifyEvaluation
             double mean = impN == 0 ? double.NaN : impSum / impN;
             double std = impN == 0 ? double.NaN : Math.Sqrt(Math.Max(0, impSq / impN - mean * mean));
             return new Outcome(people.Length, people.Length - unknownCount, unknownCount, service.FastIndex.Count, rejections,
-                knownProbes, rank1, knownAccepted, unknownProbes, falseMatches, failed, policy.Fast.Threshold, fast, accurate,
+                knownProbes, rank1, knownAccepted, wrongAccepts, knownFailed, unknownProbes, falseMatches, failed, policy.Fast.Threshold, fast, accurate,
                 mean, std, impN, errors);
         }
         finally

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Kiosk.Vision.Faces;
 using Kiosk.Vision.Imaging;
 using Kiosk.Vision.Matching;
@@ -25,6 +28,8 @@ public sealed record IdentificationSettings
     {
         Fast.Validate();
         Accurate?.Validate();
+        if (Accurate is not null && string.Equals(Accurate.Name, Fast.Name, StringComparison.OrdinalIgnoreCase))
+            throw new SettingsException($"Models:Accurate is the fast model '{Fast.Name}' itself; leave it empty for one tier");
         if (FalseMatchRate is <= 0 or >= 1) throw new SettingsException($"Identification:FalseMatchRate is {FalseMatchRate}; it must be between 0 and 1");
         if (Margin is < 0 or > 1) throw new SettingsException($"Identification:Margin is {Margin}; it must be 0..1 (cosine similarity)");
         Quality.Validate("Identification:Quality");
@@ -51,7 +56,6 @@ public sealed class GalleryService : IDisposable
 {
     private readonly FaceEmbedder? _accurateEmbedder;
     private readonly string _fastHash, _accurateHash;
-    private readonly float[] _scratch;
     private TwoTierIdentifier _identifier = null!;
 
     public GalleryStore Store { get; }
@@ -63,29 +67,38 @@ public sealed class GalleryService : IDisposable
     public IReadOnlyList<Person> NeedNewPhotos { get; private set; } = [];
     /// <summary>Templates made from stored crops at start, after a model was installed or changed.</summary>
     public int ReEmbedded { get; private set; }
+    /// <summary>Stored templates that could not be loaded (e.g. not a unit vector); reported, never fatal.</summary>
+    public IReadOnlyList<string> Damaged => _damaged;
+    private readonly List<string> _damaged = [];
+    private readonly bool _reEmbed;
+    private long _loadedRevision = -1;
 
     private readonly bool _keepCrops;
 
     /// <param name="keepCrops">Store each enrollment's face crop (encrypted) so a new model can re-embed without photos.</param>
-    public GalleryService(GalleryStore store, bool keepCrops, FacePipelineOptions pipeline, IdentificationSettings settings)
+    /// <param name="reEmbed">
+    /// Make missing templates of a tier's model from stored crops (and store them). Off for read-only uses such as a
+    /// one-off <c>identify --model X</c>, which must not write templates of X into the gallery.
+    /// </param>
+    public GalleryService(GalleryStore store, bool keepCrops, FacePipelineOptions pipeline, IdentificationSettings settings, bool reEmbed = true)
     {
         settings.Validate();
         Store = store;
         _keepCrops = keepCrops;
+        _reEmbed = reEmbed;
         Settings = settings;
         Pipeline = new FacePipeline(pipeline with { Embedder = settings.Fast });
         try
         {
-            _fastHash = ModelHash(settings.Fast);
+            _fastHash = ModelKey(settings.Fast);
             FastIndex = new FaceIndex(settings.Fast.OutputSize, settings.Precision);
             _accurateHash = "";
             if (settings.Accurate is not null)
             {
                 _accurateEmbedder = new FaceEmbedder(settings.Accurate, pipeline.Inference);
-                _accurateHash = ModelHash(settings.Accurate);
+                _accurateHash = ModelKey(settings.Accurate);
                 AccurateIndex = new FaceIndex(settings.Accurate.OutputSize, settings.Precision);
             }
-            _scratch = new float[Math.Max(settings.Fast.OutputSize, settings.Accurate?.OutputSize ?? 0)];
             Reload();
         }
         catch
@@ -95,7 +108,23 @@ public sealed class GalleryService : IDisposable
         }
     }
 
-    private static string ModelHash(EmbedderSpec spec) => spec.Sha256 ?? ModelFiles.Sha256Of(ModelFiles.Resolve(spec));
+    /// <summary>
+    /// What makes two templates comparable: the model file's SHA-256 and a digest of how a face becomes its input
+    /// (crop, size, layout, channels, normalization, output, flip). Same name, other pre-processing: other templates.
+    /// </summary>
+    internal static string ModelKey(EmbedderSpec spec)
+    {
+        string file = (spec.Sha256 ?? ModelFiles.Sha256Of(ModelFiles.Resolve(spec))).ToLowerInvariant();
+        var n = spec.Normalization;
+        string pre = string.Join("|", spec.Layout, spec.Width, spec.Height, spec.Channels, n.Kind,
+            string.Join(",", n.Mean.Select(v => v.ToString("R", CultureInfo.InvariantCulture))),
+            string.Join(",", n.Scale.Select(v => v.ToString("R", CultureInfo.InvariantCulture))),
+            spec.Crop.Kind, spec.Crop.Margin.ToString("R", CultureInfo.InvariantCulture),
+            string.Join(",", (spec.Crop.Template ?? []).Select(p => FormattableString.Invariant($"{p.X:R};{p.Y:R}"))),
+            spec.OutputSize, spec.OutputName ?? "", spec.FlipAugment);
+        string digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(pre)))[..16];
+        return $"{file}:{digest}";
+    }
 
     /// <summary>
     /// Rebuilds the indexes from the store. People who lack a tier's templates but have stored crops are embedded
@@ -104,18 +133,33 @@ public sealed class GalleryService : IDisposable
     public void Reload()
     {
         ReEmbedded = 0;
+        _damaged.Clear();
         var needPhotos = new Dictionary<long, Person>();
         LoadTier(Settings.Fast, _fastHash, FastIndex, Pipeline.Embedder, needPhotos);
         if (Settings.Accurate is not null) LoadTier(Settings.Accurate, _accurateHash, AccurateIndex!, _accurateEmbedder!, needPhotos);
         NeedNewPhotos = needPhotos.Values.OrderBy(p => p.Id).ToList();
         _identifier = new TwoTierIdentifier(FastIndex, AccurateIndex, Policy());
+        _loadedRevision = Store.Revision;
+    }
+
+    /// <summary>
+    /// Reloads when the store changed behind the service's back (another process: `kiosk people remove` beside the
+    /// running service, an import): a removed or disabled person must stop matching. True when it reloaded.
+    /// </summary>
+    public bool RefreshIfChanged()
+    {
+        if (Store.Revision == _loadedRevision) return false;
+        Reload();
+        return true;
     }
 
     private void LoadTier(EmbedderSpec spec, string hash, FaceIndex index, FaceEmbedder embedder, Dictionary<long, Person> needPhotos)
     {
         index.Clear();
-        var crops = Store.LoadCrops().GroupBy(c => c.PersonId).ToDictionary(g => g.Key, g => g.ToList());
-        foreach (var person in Store.PeopleWithoutTemplatesFor(spec.Name, hash, withoutCrops: false))
+        var missing = Store.PeopleWithoutTemplatesFor(spec.Name, hash, withoutCrops: false);
+        // Crops are decrypted only when someone needs them.
+        var crops = missing.Count == 0 || !_reEmbed ? [] : Store.LoadCrops().GroupBy(c => c.PersonId).ToDictionary(g => g.Key, g => g.ToList());
+        foreach (var person in missing)
         {
             if (!crops.TryGetValue(person.Id, out var theirs)) { needPhotos[person.Id] = person; continue; }
             var quality = Store.TemplatesOf(person.Id).ToDictionary(t => t.Id, t => t.Quality);
@@ -129,15 +173,27 @@ public sealed class GalleryService : IDisposable
             Store.AddTemplates(person.Id, drafts);
             ReEmbedded += drafts.Count;
         }
+        var enabled = Store.ListPeople().Where(p => p.Enabled).Select(p => p.Id).ToHashSet();
         foreach (var t in Store.LoadTemplates(spec.Name, hash))
-            if (Store.GetPerson(t.PersonId) is { Enabled: true }) index.Add(t.PersonId, t.Id, t.Vector);
+        {
+            if (!enabled.Contains(t.PersonId)) continue;
+            try
+            {
+                index.Add(t.PersonId, t.Id, t.Vector);
+            }
+            catch (ArgumentException e)
+            {
+                _damaged.Add($"template {t.Id} of person {t.PersonId} ({spec.Name}): {e.Message}");
+            }
+        }
     }
 
     /// <summary>The decision thresholds for the current gallery size (see <see cref="ThresholdCalibration"/>).</summary>
     public TwoTierPolicy Policy()
     {
         var fast = Settings.Fast;
-        int people = Math.Max(1, FastIndex.PersonCount);
+        // A stranger is compared with every template (a person's score is their best template's): count templates.
+        int people = Math.Max(1, FastIndex.Count);
         float t = ThresholdCalibration.ForGallery(fast.Threshold, fast.ImpostorMean, fast.ImpostorStd, people, Settings.FalseMatchRate);
         var fastPolicy = new OpenSetPolicy(t, Settings.Margin);
         var acc = Settings.Accurate ?? fast;
@@ -152,16 +208,37 @@ public sealed class GalleryService : IDisposable
     /// </summary>
     public EnrollmentResult Enroll(PersonDraft draft, IEnumerable<EnrollmentPhoto> photos, long? existingPersonId = null)
     {
+        if (existingPersonId is null) GalleryValidation.Normalize(draft, nameof(draft)); // bad fields fail before any work
         var accepted = new List<string>();
         var rejected = new List<(string, string)>();
         var templates = new List<TemplateDraft>();
+        var policy = Policy();
+        Span<Match> top = stackalloc Match[1];
         foreach (var photo in photos)
         {
             if (photo.Image is null) { rejected.Add((photo.Source, photo.Unreadable ?? "unreadable")); continue; }
-            var faces = Pipeline.Analyze(photo.Image);
+            IReadOnlyList<FaceResult> faces;
+            try
+            {
+                faces = Pipeline.Analyze(photo.Image);
+            }
+            catch (ArgumentException e)
+            {
+                rejected.Add((photo.Source, $"face geometry unusable: {e.Message}"));
+                continue;
+            }
             var verdict = EnrollmentGate.Check(faces, Settings.Quality);
             if (!verdict.Accepted) { rejected.Add((photo.Source, verdict.Rejection!)); continue; }
             var face = verdict.Face!;
+            // Enrolling someone twice would make them ambiguous with themselves (no lead over the "other" person):
+            // a face that already matches somebody else is refused.
+            if (FastIndex.Search(face.Embedding, top) == 1 && top[0].Score >= policy.Fast.Threshold && top[0].PersonId != existingPersonId)
+            {
+                var other = Store.GetPerson(top[0].PersonId);
+                rejected.Add((photo.Source, FormattableString.Invariant(
+                    $"already enrolled as {other?.Name ?? "?"} (person {top[0].PersonId}, similarity {top[0].Score:F3}); add photos to that person instead")));
+                continue;
+            }
             var crop = CanonicalCrop.From(photo.Image, face.Detection.Box, face.Points);
             var stored = _keepCrops ? new FaceCrop(crop.Jpeg, crop.PointsArray(), crop.BoxArray()) : null;
             float q = face.Quality.Score;
@@ -188,6 +265,7 @@ public sealed class GalleryService : IDisposable
             person = Store.Enroll(draft, templates);
         }
         IndexPerson(person.Id);
+        _loadedRevision = Store.Revision;
         return new EnrollmentResult(person, accepted, rejected);
     }
 
@@ -233,7 +311,7 @@ public sealed class GalleryService : IDisposable
     /// <summary>
     /// One detected face of a camera frame: landmarks, alignment, quality gate and, for a good face, its embedding
     /// into <paramref name="embedding"/> and the two-tier decision. The per-face path of the camera loop: it
-    /// allocates nothing but a rejection's reason text.
+    /// allocates nothing on the fast tier but a rejection's reason text (the accurate tier's callback is a closure).
     /// </summary>
     public (FaceQuality Quality, string? Rejection, Identification? Decision) IdentifyFace(BgrImage image, in FaceDetection face, Span<float> embedding)
     {
@@ -258,6 +336,7 @@ public sealed class GalleryService : IDisposable
         FastIndex.RemovePerson(personId);
         AccurateIndex?.RemovePerson(personId);
         _identifier = new TwoTierIdentifier(FastIndex, AccurateIndex, Policy());
+        _loadedRevision = Store.Revision;
         return removed;
     }
 

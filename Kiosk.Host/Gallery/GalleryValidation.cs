@@ -39,6 +39,10 @@ internal static class GalleryValidation
         if (t.Vector is null || t.Vector.Length is 0 or > MaxVectorLength)
             throw new ArgumentException($"Vector must have 1..{MaxVectorLength} values (it has {t.Vector?.Length ?? 0})", paramName);
         if (!AllFinite(t.Vector)) throw new ArgumentException("Vector has a NaN or infinite value", paramName);
+        // Embeddings are stored as unit vectors; anything else cannot be searched and would stop the gallery loading.
+        double norm = Math.Sqrt(t.Vector.Sum(v => (double)v * v));
+        if (Math.Abs(norm - 1) > Kiosk.Vision.Matching.FaceIndex.UnitTolerance)
+            throw new ArgumentException($"Vector has length {norm:F4}; templates are unit vectors", paramName);
         if (!float.IsFinite(t.Quality)) throw new ArgumentException($"Quality is {t.Quality}; it must be a finite number", paramName);
         if (t.Crop is { } crop)
         {

@@ -81,6 +81,33 @@ public sealed class TwoTierIdentifierTests
     }
 
     [Fact]
+    public void A_person_the_accurate_tier_has_no_template_for_is_left_to_the_fast_decision()
+    {
+        var (fast, accurate) = Indexes();
+        accurate.RemovePerson(1);
+        int calls = 0;
+        var d = new TwoTierIdentifier(fast, accurate, Policy).Identify(ProbeAt(0.55f), _ => calls++);
+        Assert.Equal(DecisionTier.Fast, d.Tier);
+        Assert.True(d.Accepted);
+        Assert.Contains("no accurate-tier template", d.Reason);
+    }
+
+    [Fact]
+    public void A_high_score_with_too_small_a_lead_goes_to_the_accurate_tier()
+    {
+        var fast = new FaceIndex(Dim);
+        fast.Add(1, 10, Unit(1));
+        fast.Add(2, 20, Unit(0.99f, 0.141f));   // a near twin of person 1 in the fast model
+        var accurate = new FaceIndex(Dim);
+        accurate.Add(1, 11, Unit(1));
+        accurate.Add(2, 21, Unit(0, 0, 1));     // the accurate model tells them apart
+        var d = new TwoTierIdentifier(fast, accurate, Policy).Identify(Unit(1), dest => Unit(1).CopyTo(dest));
+        Assert.Equal(DecisionTier.Accurate, d.Tier);
+        Assert.True(d.Accepted);
+        Assert.Equal(1, d.PersonId);
+    }
+
+    [Fact]
     public void An_empty_gallery_rejects()
     {
         var d = new TwoTierIdentifier(new FaceIndex(Dim), null, Policy).Identify(ProbeAt(0.9f), null);

@@ -159,6 +159,20 @@ public sealed class FaceIndex
         }
     }
 
+    /// <summary>Whether the person has at least one template in the index.</summary>
+    public bool HasPerson(long personId)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            return _slotOfPerson.TryGetValue(personId, out int slot) && _slotRows[slot] > 0;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
     /// <summary>Removes one template; false when it is not in the index.</summary>
     public bool RemoveTemplate(long templateId)
     {

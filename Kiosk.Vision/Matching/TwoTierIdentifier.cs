@@ -62,6 +62,11 @@ public sealed class TwoTierIdentifier
         bool clear = best < Policy.GreyLow || (best >= Policy.GreyHigh && fast.Accepted);
         if (clear || _accurate is null || accurateEmbedding is null)
             return new(fast.Accepted, fast.PersonId, fast.Score, fast.SecondScore, DecisionTier.Fast, best, fast.Reason);
+        // The accurate tier can only judge people it has templates for (a model added later, photos not yet
+        // re-embedded): otherwise the fast tier's own decision stands.
+        if (!_accurate.HasPerson(top[0].PersonId))
+            return new(fast.Accepted, fast.PersonId, fast.Score, fast.SecondScore, DecisionTier.Fast, best,
+                fast.Reason + " (no accurate-tier template for this person)");
 
         accurateEmbedding(_accurateProbe);
         int m = _accurate.Search(_accurateProbe, top);
