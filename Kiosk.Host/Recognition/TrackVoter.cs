@@ -102,6 +102,17 @@ public sealed class TrackVoter
         return new(TrackVerdict.Pending, 0, 0, DecisionTier.Fast, "");
     }
 
+    /// <summary>
+    /// The track ended (the face left the picture) before a decision: a stranger who was looked at often enough is
+    /// reported as denied; a passer-by seen too briefly is not.
+    /// </summary>
+    public TrackDecision Conclude(long nowTicks, TimeProvider time)
+    {
+        var d = Evaluate(nowTicks, time);
+        if (d.Verdict != TrackVerdict.Pending || Decided || Seen < _options.MinAttemptsToDeny) return d;
+        return Decide(TrackVerdict.Deny, 0, float.NaN, DecisionTier.Fast, "left before a match");
+    }
+
     private TrackDecision Decide(TrackVerdict v, long person, float score, DecisionTier tier, string reason)
     {
         Decided = true;

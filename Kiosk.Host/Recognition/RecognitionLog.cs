@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace Kiosk.Host;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Granted {Name} (person {PersonId}), score {Score:F3} by the {Tier} tier, {LatencyMs:F0} ms after the face was first seen")]
+    public static partial void Granted(ILogger logger, string name, long personId, float score, string tier, double latencyMs);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Denied: {Reason} ({LatencyMs:F0} ms after the face was first seen)")]
+    public static partial void Denied(ILogger logger, string reason, double latencyMs);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Debug, Message = "Person {PersonId} granted moments ago: no second pulse")]
+    public static partial void CooldownSuppressed(ILogger logger, long personId);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "Gallery changed on disk: reloaded, {People} people")]
+    public static partial void GalleryReloaded(ILogger logger, int people);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Critical, Message = "The kiosk cannot go on; stopping so that systemd restarts it")]
+    public static partial void ServiceFailed(ILogger logger, Exception exception);
+}

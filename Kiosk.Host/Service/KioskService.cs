@@ -1,0 +1,102 @@
+using Kiosk.Hardware;
+using Kiosk.Host.Events;
+using Kiosk.Host.Gallery;
+using Kiosk.Host.Recognition;
+using Kiosk.Host.Systemd;
+using Kiosk.Vision.Capture;
+using Kiosk.Vision.Faces;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Kiosk.Host.Service;
+
+/// <summary>Everything the service is built from, read and validated at start.</summary>
+public sealed record ServiceSettings(KioskSettings Kiosk, FrameSourceOptions Camera, DoorOptions Door, RecognitionOptions Recognition,
+    AccessSchedule Schedule, EventStoreOptions Events);
+
+/// <summary>
+/// The kiosk as a systemd service: camera, gallery, door and event log wired into the recognition loop. Tells systemd
+/// READY once running, STATUS as it goes, WATCHDOG from the loop's heartbeat (so a hung loop is restarted), STOPPING
+/// at the end; the door is locked on every way out. A failure it cannot recover from is logged as critical and stops
+/// the host, so systemd restarts the service.
+/// </summary>
+public sealed class KioskService(ServiceSettings settings, ILoggerFactory loggers, IHostApplicationLifetime lifetime, TimeProvider time)
+    : BackgroundService
+{
+    private readonly ILogger _logger = loggers.CreateLogger("Kiosk");
+
+    /// <summary>Raised for every decision the loop acts on (the demo's timeline).</summary>
+    public event Action<DecisionRecord>? Decided;
+    public DoorController? Door { get; private set; }
+    public RecognitionLoop? Loop { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var notifier = new SystemdNotifier(loggers.CreateLogger<SystemdNotifier>());
+        EventStore? events = null;
+        GalleryService? gallery = null;
+        FfmpegFrameSource? source = null;
+        try
+        {
+            // The door first: its relay line is claimed in the locked state before anything else can fail.
+            Door = await DoorController.CreateAsync(settings.Door, loggers, time).ConfigureAwait(false);
+            events = EventStore.Open(settings.Events, loggers.CreateLogger<EventStore>());
+            var store = events;
+            Door.Changed += e => store.Append(KioskEvent.Now(e.Kind switch
+            {
+                DoorEventKind.Forced => EventKind.DoorForced,
+                DoorEventKind.HeldOpen => EventKind.DoorHeldOpen,
+                DoorEventKind.Closed => EventKind.DoorClosed,
+                _ => EventKind.ExitButton,
+            }, e.Detail));
+            var k = settings.Kiosk;
+            var pipeline = new FacePipelineOptions { Inference = k.Inference, PadAndRetry = false, MultiScale = false };
+            gallery = new GalleryService(GalleryStore.Open(k.Gallery), k.Gallery.KeepCrops,
+                pipeline with { Embedder = Cli.CommonOptions.ResolveEmbedder(k.Embedder), Detector = Vision.Models.ModelCatalog.DefaultDetector with { ScoreThreshold = k.DetectorMinScore } },
+                Cli.GalleryCommands.Identification(k, Cli.CommonOptions.ResolveEmbedder(k.Embedder)));
+            source = new FfmpegFrameSource(settings.Camera, loggers.CreateLogger<FfmpegFrameSource>(), time);
+            source.StatusChanged += s =>
+            {
+                if (s.State is FrameSourceState.Stalled or FrameSourceState.Failed or FrameSourceState.Restarting && s.Restarts <= 1)
+                    store.Append(KioskEvent.Now(EventKind.SourceFailed, s.LastError ?? s.State.ToString()));
+                else if (s.State == FrameSourceState.Running && s.Restarts > 0)
+                    store.Append(KioskEvent.Now(EventKind.SourceRecovered, $"after {s.Restarts} restart(s)"));
+                notifier.Status($"camera {s.State.ToString().ToLowerInvariant()}, {s.FramesRead} frames");
+            };
+            Loop = new RecognitionLoop(source, gallery, Door, events, settings.Schedule, settings.Recognition, time, _logger);
+            Loop.Decided += d => Decided?.Invoke(d);
+            long lastPing = time.GetTimestamp();
+            var ping = notifier.WatchdogPingPeriod;
+            Loop.Heartbeat += () =>
+            {
+                if (ping is { } p && time.GetElapsedTime(lastPing) >= p)
+                {
+                    lastPing = time.GetTimestamp();
+                    notifier.Watchdog();
+                }
+            };
+            events.Append(KioskEvent.Now(EventKind.ServiceStarted, $"{gallery.FastIndex.PersonCount} people, camera {settings.Camera.Device}"));
+            await source.StartAsync(stoppingToken).ConfigureAwait(false);
+            notifier.Ready($"{gallery.FastIndex.PersonCount} people enrolled; watching {settings.Camera.Device}");
+            await Loop.RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            Log.ServiceFailed(_logger, e);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+        finally
+        {
+            notifier.Stopping("locking the door and stopping");
+            try { events?.Append(KioskEvent.Now(EventKind.ServiceStopping, "service stopping")); } catch (Exception e) { Log.ServiceFailed(_logger, e); }
+            if (source is not null) await source.DisposeAsync().ConfigureAwait(false);
+            if (Door is not null) await Door.DisposeAsync().ConfigureAwait(false); // locks
+            gallery?.Dispose();
+            events?.Dispose();
+        }
+    }
+}
