@@ -58,6 +58,7 @@ public sealed class SimulatedGpioDriver : IGpioDriver
     public IGpioOutput OpenOutput(int line, bool activeLow, bool initialActive, string consumer)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(consumer);
+        var at = _time.GetUtcNow(); // outside the chip's lock: a fake clock may run timer callbacks in here
         lock (_chip.Gate)
         {
             var state = Claim(line, consumer);
@@ -65,7 +66,7 @@ public sealed class SimulatedGpioDriver : IGpioDriver
             state.OutputHigh = initialActive != activeLow;
             var output = new Output(this, line, activeLow, consumer, initialActive);
             _outputs.Add(line, output);
-            RecordLocked(line, consumer, initialActive, state.OutputHigh, isRequest: true);
+            RecordLocked(at, line, consumer, initialActive, state.OutputHigh, isRequest: true);
             return output;
         }
     }
@@ -190,9 +191,9 @@ public sealed class SimulatedGpioDriver : IGpioDriver
             throw new InvalidOperationException($"this simulated driver of {_chip.Description} crashed; start a new one on the same chip");
     }
 
-    private void RecordLocked(int line, string consumer, bool active, bool high, bool isRequest)
+    private void RecordLocked(DateTimeOffset at, int line, string consumer, bool active, bool high, bool isRequest)
     {
-        _changes.Add(new GpioChange(_time.GetUtcNow(), line, consumer, active, high, isRequest));
+        _changes.Add(new GpioChange(at, line, consumer, active, high, isRequest));
         Log.SimulatedOutputChanged(_logger, ChipPath, line, consumer, active ? "active" : "inactive", high ? 1 : 0);
     }
 
@@ -239,6 +240,7 @@ public sealed class SimulatedGpioDriver : IGpioDriver
 
         public void Set(bool active)
         {
+            var at = driver._time.GetUtcNow();
             lock (driver._chip.Gate)
             {
                 if (driver._crashed)
@@ -250,7 +252,7 @@ public sealed class SimulatedGpioDriver : IGpioDriver
                 bool high = active != activeLow;
                 driver._chip.Line(line).OutputHigh = high;
                 _active = active;
-                driver.RecordLocked(line, consumer, active, high, isRequest: false);
+                driver.RecordLocked(at, line, consumer, active, high, isRequest: false);
             }
         }
 
