@@ -60,6 +60,10 @@ internal static partial class Log
         Message = "Locking the door failed (relay line {Line}); retrying in {Retry}")]
     public static partial void DoorLockFailed(ILogger logger, Exception exception, int line, TimeSpan retry);
 
+    [LoggerMessage(EventId = 4040, Level = LogLevel.Critical,
+        Message = "Locking the door on stop failed (relay line {Line}); the line is released as it is")]
+    public static partial void DoorLockOnStopFailed(ILogger logger, Exception exception, int line);
+
     [LoggerMessage(EventId = 4036, Level = LogLevel.Warning, Message = "Door alarm {Kind}: {Detail}")]
     public static partial void DoorAlarm(ILogger logger, string kind, string detail);
 

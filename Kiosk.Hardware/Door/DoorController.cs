@@ -271,7 +271,7 @@ public sealed class DoorController : IAsyncDisposable
         }
         catch (Exception ex) when (ex is GpioException or ObjectDisposedException)
         {
-            Log.DoorLockFailed(_logger, ex, _relay.Line, TimeSpan.Zero);
+            Log.DoorLockOnStopFailed(_logger, ex, _relay.Line);
         }
         _unlockedUntil = null;
         if (_exitButton is not null)

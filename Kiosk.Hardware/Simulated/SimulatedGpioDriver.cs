@@ -76,16 +76,26 @@ public sealed class SimulatedGpioDriver : IGpioDriver
         ArgumentException.ThrowIfNullOrWhiteSpace(consumer);
         ArgumentOutOfRangeException.ThrowIfLessThan(debounce, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(debounce, TimeSpan.FromMicroseconds(uint.MaxValue));
-        lock (_chip.Gate)
+        // The debounce timer is made outside the chip's lock: a fake clock may run timer callbacks in CreateTimer.
+        var input = new Input(this, line, activeLow, debounce, consumer);
+        try
         {
-            var state = Claim(line, consumer);
-            state.IsOutput = false;
-            state.Bias = bias;
-            var input = new Input(this, line, activeLow, debounce, consumer, state.Level != activeLow);
-            _inputs.Add(line, input);
-            Log.GpioLineRequested(_logger, ChipPath, line, "input", consumer);
-            return input;
+            lock (_chip.Gate)
+            {
+                var state = Claim(line, consumer);
+                state.IsOutput = false;
+                state.Bias = bias;
+                input.Start(state.Level != activeLow);
+                _inputs.Add(line, input);
+            }
         }
+        catch
+        {
+            input.StopTimer();
+            throw;
+        }
+        Log.GpioLineRequested(_logger, ChipPath, line, "input", consumer);
+        return input;
     }
 
     /// <summary>An input's contact closing: <c>SetInput(line, true)</c>.</summary>
@@ -277,14 +287,13 @@ public sealed class SimulatedGpioDriver : IGpioDriver
         private bool _reported;
         private bool _released;
 
-        public Input(SimulatedGpioDriver driver, int line, bool activeLow, TimeSpan debounce, string consumer, bool initiallyActive)
+        public Input(SimulatedGpioDriver driver, int line, bool activeLow, TimeSpan debounce, string consumer)
         {
             _driver = driver;
             Line = line;
             ActiveLow = activeLow;
             _debounce = debounce;
             _consumer = consumer;
-            _reported = initiallyActive;
             if (debounce > TimeSpan.Zero)
                 _debounceTimer = driver._time.CreateTimer(static s => ((Input)s!).Report(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
@@ -315,6 +324,9 @@ public sealed class SimulatedGpioDriver : IGpioDriver
             else
                 _debounceTimer.Change(_debounce, Timeout.InfiniteTimeSpan); // restart: stable for the whole period
         }
+
+        /// <summary>Under the chip's lock, once the line is claimed: the value edges are reported against.</summary>
+        public void Start(bool active) => _reported = active;
 
         public void StopTimer() => _debounceTimer?.Dispose();
 
