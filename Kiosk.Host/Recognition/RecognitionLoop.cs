@@ -1,4 +1,4 @@
-using Kiosk.Hardware;
+using Kiosk.Hardware.Door;
 using Kiosk.Host.Events;
 using Kiosk.Host.Gallery;
 using Kiosk.Vision.Capture;

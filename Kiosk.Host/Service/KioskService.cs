@@ -1,4 +1,6 @@
-using Kiosk.Hardware;
+using Kiosk.Hardware.Door;
+using Kiosk.Hardware.Gpio;
+using Kiosk.Hardware.Simulated;
 using Kiosk.Host.Events;
 using Kiosk.Host.Gallery;
 using Kiosk.Host.Recognition;
@@ -20,14 +22,16 @@ public sealed record ServiceSettings(KioskSettings Kiosk, FrameSourceOptions Cam
 /// at the end; the door is locked on every way out. A failure it cannot recover from is logged as critical and stops
 /// the host, so systemd restarts the service.
 /// </summary>
-public sealed class KioskService(ServiceSettings settings, ILoggerFactory loggers, IHostApplicationLifetime lifetime, TimeProvider time)
-    : BackgroundService
+public sealed class KioskService(ServiceSettings settings, ILoggerFactory loggers, IHostApplicationLifetime lifetime, TimeProvider time,
+    SimulatedGpioChip? simulatedChip = null) : BackgroundService
 {
     private readonly ILogger _logger = loggers.CreateLogger("Kiosk");
 
     /// <summary>Raised for every decision the loop acts on (the demo's timeline).</summary>
     public event Action<DecisionRecord>? Decided;
     public DoorController? Door { get; private set; }
+    /// <summary>The simulated driver, when the door is simulated: its recorded line changes make the demo's timeline.</summary>
+    public SimulatedGpioDriver? SimulatedDriver { get; private set; }
     public RecognitionLoop? Loop { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -36,19 +40,30 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
         EventStore? events = null;
         GalleryService? gallery = null;
         FfmpegFrameSource? source = null;
+        IGpioDriver? driver = null;
         try
         {
             // The door first: its relay line is claimed in the locked state before anything else can fail.
-            Door = await DoorController.CreateAsync(settings.Door, loggers, time).ConfigureAwait(false);
+            if (settings.Door.Driver == DoorOptions.SimulatedDriver)
+                driver = SimulatedDriver = new SimulatedGpioDriver(simulatedChip ?? new SimulatedGpioChip(settings.Door.ChipPath), time,
+                    loggers.CreateLogger<SimulatedGpioDriver>());
+            else
+                driver = new CharacterDeviceGpioDriver(settings.Door.ChipPath, loggers.CreateLogger<CharacterDeviceGpioDriver>());
+            Door = new DoorController(driver, settings.Door, time, loggers.CreateLogger<DoorController>());
             events = EventStore.Open(settings.Events, loggers.CreateLogger<EventStore>());
             var store = events;
-            Door.Changed += e => store.Append(KioskEvent.Now(e.Kind switch
+            Door.EventRaised += e =>
             {
-                DoorEventKind.Forced => EventKind.DoorForced,
-                DoorEventKind.HeldOpen => EventKind.DoorHeldOpen,
-                DoorEventKind.Closed => EventKind.DoorClosed,
-                _ => EventKind.ExitButton,
-            }, e.Detail));
+                EventKind? kind = e.Kind switch
+                {
+                    DoorEventKind.DoorForced => EventKind.DoorForced,
+                    DoorEventKind.DoorHeldOpen => EventKind.DoorHeldOpen,
+                    DoorEventKind.DoorClosed => EventKind.DoorClosed,
+                    DoorEventKind.Unlocked when e.Detail.StartsWith("exit button", StringComparison.Ordinal) => EventKind.ExitButton,
+                    _ => null, // unlocks for grants are recorded as the grant itself
+                };
+                if (kind is { } k) store.Append(KioskEvent.Now(k, e.Detail));
+            };
             var k = settings.Kiosk;
             var pipeline = new FacePipelineOptions { Inference = k.Inference, PadAndRetry = false, MultiScale = false };
             gallery = new GalleryService(GalleryStore.Open(k.Gallery), k.Gallery.KeepCrops,
@@ -95,6 +110,7 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
             try { events?.Append(KioskEvent.Now(EventKind.ServiceStopping, "service stopping")); } catch (Exception e) { Log.ServiceFailed(_logger, e); }
             if (source is not null) await source.DisposeAsync().ConfigureAwait(false);
             if (Door is not null) await Door.DisposeAsync().ConfigureAwait(false); // locks
+            if (driver is not null) await driver.DisposeAsync().ConfigureAwait(false);
             gallery?.Dispose();
             events?.Dispose();
         }
