@@ -45,6 +45,8 @@ public sealed class FrameSourceOptionsTests
         var e = Assert.Throws<ArgumentException>(options.Validate);
         Assert.Equal(key, e.ParamName);
         Assert.StartsWith(key + " ", e.Message);
+        // The constructor validates too.
+        Assert.Equal(key, Assert.Throws<ArgumentException>(() => new FfmpegFrameSource(options)).ParamName);
     }
 
     [Fact]
@@ -87,6 +89,14 @@ public sealed class FrameSourceOptionsTests
         Assert.Equal(input, args[4..(4 + input.Length)]);
         Assert.Equal(["-vf", "scale=320:240"], args[(args.IndexOf("-vf"))..(args.IndexOf("-vf") + 2)]);
         Assert.Equal("pipe:1", args[^1]);
+    }
+
+    [Fact]
+    public void The_backoff_doubles_from_the_minimum_and_stops_at_the_maximum()
+    {
+        TimeSpan min = TimeSpan.FromSeconds(1), max = TimeSpan.FromSeconds(30);
+        Assert.Equal([1, 2, 4, 8, 16, 30, 30], Enumerable.Range(1, 7).Select(n => FfmpegFrameSource.Backoff(n, min, max).TotalSeconds));
+        Assert.Equal(max, FfmpegFrameSource.Backoff(1000, min, max));
     }
 
     [Fact]
