@@ -1,3 +1,4 @@
+using Kiosk.Host.Events;
 using Kiosk.Host.Gallery;
 using Kiosk.Vision.Faces;
 using Kiosk.Vision.Inference;
@@ -24,6 +25,7 @@ public sealed record KioskSettings
     /// <summary>Model of the accurate tier that re-checks doubtful matches; empty: the fast model decides alone.</summary>
     public string AccurateEmbedder { get; init; } = "";
     public GalleryOptions Gallery { get; init; } = new() { DatabasePath = GalleryOptions.DefaultDatabasePath, KeyPath = GalleryOptions.DefaultKeyPath };
+    public EventStoreOptions Events { get; init; } = new() { DatabasePath = EventStoreOptions.DefaultDatabasePath };
     public double FalseMatchRate { get; init; } = 1e-4;
     public float Margin { get; init; } = 0.05f;
     public FaceQualityPolicy Quality { get; init; } = new();
@@ -73,6 +75,7 @@ public sealed record KioskSettings
             OnnxRuntimeLibrary = config["OnnxRuntime:LibraryPath"] ?? "",
             AccurateEmbedder = config["Models:Accurate"] ?? "",
             Gallery = GalleryOptions.Load(config),
+            Events = EventStoreOptions.Load(config),
             FalseMatchRate = Get(config, "Identification:FalseMatchRate", 1e-4),
             Margin = Get(config, "Identification:Margin", 0.05f),
             IndexPrecision = config["Identification:IndexPrecision"] is { Length: > 0 } prec
@@ -93,6 +96,8 @@ public sealed record KioskSettings
         if (s.Margin is < 0 or > 1) throw new SettingsException($"Identification:Margin is {s.Margin}; it must be 0..1 (cosine similarity)");
         try { s.Quality.Validate("Identification:Quality"); }
         catch (ArgumentOutOfRangeException bad) { throw new SettingsException(bad.Message.Split(" (Parameter")[0]); }
+        if (Path.GetFullPath(s.Events.DatabasePath) == Path.GetFullPath(s.Gallery.DatabasePath))
+            throw new SettingsException($"Events:DatabasePath is the gallery's file ({s.Gallery.DatabasePath}); the event log needs its own");
         if (s.OnnxRuntimeLibrary.Length > 0 && !File.Exists(s.OnnxRuntimeLibrary))
             throw new SettingsException($"OnnxRuntime:LibraryPath is {s.OnnxRuntimeLibrary}, which does not exist");
         return s;
