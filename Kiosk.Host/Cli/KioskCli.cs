@@ -27,6 +27,8 @@ public static class KioskCli
                 GalleryCommands.Enroll(settings),
                 GalleryCommands.People(settings),
                 GalleryCommands.Identify(settings),
+                ServiceCommands.Run(settings),
+                ServiceCommands.Demo(settings),
             };
             // Our own handler below: user-facing failures as one line, anything else with its stack trace.
             return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

@@ -76,19 +76,37 @@ public sealed class RecognitionLoop
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var turn = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var turn = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
+        {
+            await RunTurnsAsync(ct, () =>
+            {
+                // A second at most per turn: the heartbeat goes on while the camera is away. A source that timed out
+                // cannot be reset; only then is a new one made.
+                if (!turn.TryReset())
+                {
+                    turn.Dispose();
+                    turn = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                }
+                turn.CancelAfter(TimeSpan.FromSeconds(1));
+                return turn.Token;
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            turn.Dispose();
+        }
+    }
+
+    private async Task RunTurnsAsync(CancellationToken ct, Func<CancellationToken> nextTurn)
+    {
         while (!ct.IsCancellationRequested)
         {
             Frame frame;
-            // A second at most per turn: the heartbeat goes on while the camera is away.
-            if (!turn.TryReset())
-            {
-                throw new InvalidOperationException("frame wait token could not be reset");
-            }
-            turn.CancelAfter(TimeSpan.FromSeconds(1));
+            var turnToken = nextTurn();
             try
             {
-                frame = await _source.NextFrameAsync(turn.Token).ConfigureAwait(false);
+                frame = await _source.NextFrameAsync(turnToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
