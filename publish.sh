@@ -38,6 +38,11 @@ for rid in "${rids[@]}"; do
   install -m 0644 "$lib" "$out/libonnxruntime.so.1"
   install -m 0644 "$root/config/assets.lock" "$out/assets.lock"
   install -m 0644 "$root/README.md" "$out/README.md"
+  install -m 0644 "$root/systemd/kiosk.service" "$out/kiosk.service"
+  install -m 0755 "$root/systemd/install.sh" "$out/install.sh"
+  # The default models travel with the program (the service's KIOSK_CACHE_DIR is /opt/kiosk/cache).
+  mkdir -p "$out/cache/models/default"
+  install -m 0644 "$cache"/models/default/*.onnx "$out/cache/models/default/"
   tarball="$root/publish/kiosk-$version-$rid.tar.gz"
   tar -C "$root/publish/$rid" -czf "$tarball" kiosk
   echo "publish: $tarball ($kind, $(du -h "$tarball" | cut -f1))"
