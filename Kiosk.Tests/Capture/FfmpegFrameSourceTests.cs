@@ -142,6 +142,7 @@ public sealed class FfmpegFrameSourceTests(CaptureFixture clips)
         await source.StartAsync(CancellationToken.None);
 
         var held = new List<Frame>();
+        long lastHeld;
         try
         {
             Frame first = await source.NextFrameWithin();
@@ -158,6 +159,7 @@ public sealed class FfmpegFrameSourceTests(CaptureFixture clips)
             {
                 Assert.True(f.Image.Pixels.SequenceEqual(clips.ReferenceFor(f.Sequence)), $"frame {f.Sequence} changed while lent");
             }
+            lastHeld = held[^1].Sequence; // not after Dispose: the pooled object is then reused for newer frames
         }
         finally
         {
@@ -165,7 +167,7 @@ public sealed class FfmpegFrameSourceTests(CaptureFixture clips)
         }
         // Back to one at a time, from a pool that grew to fit.
         using Frame after = await source.NextFrameWithin();
-        Assert.True(after.Sequence > held[^1].Sequence);
+        Assert.True(after.Sequence > lastHeld);
     }
 
     [Fact]

@@ -36,8 +36,8 @@ public sealed class FfmpegFrameSource : IAsyncDisposable
     private const int InitialPoolSize = 3;
     internal const int MaxPoolSize = 8;
 
-    /// <summary>A run that delivered frames for this long resets the backoff to its minimum.</summary>
-    internal static readonly TimeSpan HealthyRun = TimeSpan.FromSeconds(10);
+    /// <summary>A run that delivered frames for this long resets the backoff to its minimum. Shorter in tests.</summary>
+    internal TimeSpan HealthyRun { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long ffmpeg may take to exit by itself once its output ended, before it is killed.</summary>
     private static readonly TimeSpan ExitGrace = TimeSpan.FromSeconds(2);
