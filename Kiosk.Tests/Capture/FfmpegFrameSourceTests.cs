@@ -198,6 +198,22 @@ public sealed class FfmpegFrameSourceTests(CaptureFixture clips)
     }
 
     [Fact]
+    public async Task A_status_handler_that_throws_is_logged_and_does_not_stop_the_camera()
+    {
+        var logger = new RecordingLogger<FfmpegFrameSource>();
+        await using var source = new FfmpegFrameSource(clips.ClipOptions(loop: true, realtime: false), logger);
+        source.StatusChanged += _ => throw new InvalidOperationException("handler bug");
+        await source.StartAsync(CancellationToken.None);
+
+        for (int i = 0; i < 3; i++)
+        {
+            using Frame frame = await source.NextFrameWithin();
+        }
+        Assert.Equal(FrameSourceState.Running, source.Status.State);
+        Assert.True(logger.Count(Microsoft.Extensions.Logging.LogLevel.Error, 1011) >= 2); // Starting and Running
+    }
+
+    [Fact]
     public async Task The_capture_thread_allocates_nothing_per_frame()
     {
         await using var source = new FfmpegFrameSource(clips.ClipOptions(loop: true, realtime: false));

@@ -344,8 +344,18 @@ public sealed class FfmpegFrameSource : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            // A bug, not a camera failure (those are results): say so loudly and let the consumer see it.
+            // A bug, not a camera failure (those are results): say so loudly, leave no ffmpeg behind, and let the
+            // consumer see it.
             Log.CaptureThreadFailed(_logger, _deviceForLog, ex);
+            lock (_lock)
+            {
+                if (_process is { } orphan)
+                {
+                    KillTree(orphan);
+                    orphan.Dispose();
+                    _process = null;
+                }
+            }
             FailWaiter(ex);
             SetState(FrameSourceState.Failed, "capture thread failed: " + ex.Message);
         }
