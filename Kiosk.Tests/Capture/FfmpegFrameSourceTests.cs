@@ -142,6 +142,7 @@ public sealed class FfmpegFrameSourceTests(CaptureFixture clips)
         await source.StartAsync(CancellationToken.None);
 
         var held = new List<Frame>();
+        long lastHeld;
         try
         {
             Frame first = await source.NextFrameWithin();
@@ -158,6 +159,7 @@ public sealed class FfmpegFrameSourceTests(CaptureFixture clips)
             {
                 Assert.True(f.Image.Pixels.SequenceEqual(clips.ReferenceFor(f.Sequence)), $"frame {f.Sequence} changed while lent");
             }
+            lastHeld = held[^1].Sequence; // not after Dispose: the pooled object is then reused for newer frames
         }
         finally
         {
@@ -165,7 +167,7 @@ public sealed class FfmpegFrameSourceTests(CaptureFixture clips)
         }
         // Back to one at a time, from a pool that grew to fit.
         using Frame after = await source.NextFrameWithin();
-        Assert.True(after.Sequence > held[^1].Sequence);
+        Assert.True(after.Sequence > lastHeld);
     }
 
     [Fact]
@@ -193,6 +195,22 @@ public sealed class FfmpegFrameSourceTests(CaptureFixture clips)
         using Frame next = await source.NextFrameWithin();
         Assert.True(next.Sequence > held[^1].Sequence);
         foreach (Frame f in held.Skip(1)) f.Dispose();
+    }
+
+    [Fact]
+    public async Task A_status_handler_that_throws_is_logged_and_does_not_stop_the_camera()
+    {
+        var logger = new RecordingLogger<FfmpegFrameSource>();
+        await using var source = new FfmpegFrameSource(clips.ClipOptions(loop: true, realtime: false), logger);
+        source.StatusChanged += _ => throw new InvalidOperationException("handler bug");
+        await source.StartAsync(CancellationToken.None);
+
+        for (int i = 0; i < 3; i++)
+        {
+            using Frame frame = await source.NextFrameWithin();
+        }
+        Assert.Equal(FrameSourceState.Running, source.Status.State);
+        Assert.True(logger.Count(Microsoft.Extensions.Logging.LogLevel.Error, 1011) >= 2); // Starting and Running
     }
 
     [Fact]

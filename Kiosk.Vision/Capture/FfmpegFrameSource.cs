@@ -36,8 +36,8 @@ public sealed class FfmpegFrameSource : IAsyncDisposable
     private const int InitialPoolSize = 3;
     internal const int MaxPoolSize = 8;
 
-    /// <summary>A run that delivered frames for this long resets the backoff to its minimum.</summary>
-    internal static readonly TimeSpan HealthyRun = TimeSpan.FromSeconds(10);
+    /// <summary>A run that delivered frames for this long resets the backoff to its minimum. Shorter in tests.</summary>
+    internal TimeSpan HealthyRun { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long ffmpeg may take to exit by itself once its output ended, before it is killed.</summary>
     private static readonly TimeSpan ExitGrace = TimeSpan.FromSeconds(2);
@@ -344,8 +344,18 @@ public sealed class FfmpegFrameSource : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            // A bug, not a camera failure (those are results): say so loudly and let the consumer see it.
+            // A bug, not a camera failure (those are results): say so loudly, leave no ffmpeg behind, and let the
+            // consumer see it.
             Log.CaptureThreadFailed(_logger, _deviceForLog, ex);
+            lock (_lock)
+            {
+                if (_process is { } orphan)
+                {
+                    KillTree(orphan);
+                    orphan.Dispose();
+                    _process = null;
+                }
+            }
             FailWaiter(ex);
             SetState(FrameSourceState.Failed, "capture thread failed: " + ex.Message);
         }
