@@ -70,13 +70,21 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
                 pipeline with { Embedder = Cli.CommonOptions.ResolveEmbedder(k.Embedder), Detector = Vision.Models.ModelCatalog.DefaultDetector with { ScoreThreshold = k.DetectorMinScore } },
                 Cli.GalleryCommands.Identification(k, Cli.CommonOptions.ResolveEmbedder(k.Embedder)));
             source = new FfmpegFrameSource(settings.Camera, loggers.CreateLogger<FfmpegFrameSource>(), time);
+            bool cameraDown = false;
             source.StatusChanged += s =>
             {
-                if (s.State is FrameSourceState.Stalled or FrameSourceState.Failed or FrameSourceState.Restarting && s.Restarts <= 1)
+                // One event when the camera goes away and one when it is back, however many restarts in between.
+                if (s.State is FrameSourceState.Stalled or FrameSourceState.Failed or FrameSourceState.Restarting && !cameraDown)
+                {
+                    cameraDown = true;
                     store.Append(KioskEvent.Now(EventKind.SourceFailed, s.LastError ?? s.State.ToString()));
-                else if (s.State == FrameSourceState.Running && s.Restarts > 0)
+                }
+                else if (s.State == FrameSourceState.Running && cameraDown)
+                {
+                    cameraDown = false;
                     store.Append(KioskEvent.Now(EventKind.SourceRecovered, $"after {s.Restarts} restart(s)"));
-                notifier.Status($"camera {s.State.ToString().ToLowerInvariant()}, {s.FramesRead} frames");
+                }
+                notifier.Status($"camera {s.State.ToString().ToLowerInvariant()}, {s.FramesRead} frames, {s.FramesDropped} dropped");
             };
             Loop = new RecognitionLoop(source, gallery, Door, events, settings.Schedule, settings.Recognition, time, _logger);
             Loop.Decided += d => Decided?.Invoke(d);
