@@ -18,4 +18,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Critical, Message = "The kiosk cannot go on; stopping so that systemd restarts it")]
     public static partial void ServiceFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "{Fps:F1} frames/s; {Frames} frames, {Dropped} dropped by the camera, {Looks} looks, {People} people enrolled")]
+    public static partial void Stats(ILogger logger, double fps, long frames, long dropped, long looks, int people);
 }

@@ -14,7 +14,11 @@ namespace Kiosk.Host.Service;
 
 /// <summary>Everything the service is built from, read and validated at start.</summary>
 public sealed record ServiceSettings(KioskSettings Kiosk, FrameSourceOptions Camera, DoorOptions Door, RecognitionOptions Recognition,
-    AccessSchedule Schedule, EventStoreOptions Events);
+    AccessSchedule Schedule, EventStoreOptions Events)
+{
+    /// <summary>How often throughput is logged and shown as the systemd status.</summary>
+    public TimeSpan StatsInterval { get; init; } = TimeSpan.FromMinutes(1);
+}
 
 /// <summary>
 /// The kiosk as a systemd service: camera, gallery, door and event log wired into the recognition loop. Tells systemd
@@ -33,6 +37,7 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
     /// <summary>The simulated driver, when the door is simulated: its recorded line changes make the demo's timeline.</summary>
     public SimulatedGpioDriver? SimulatedDriver { get; private set; }
     public RecognitionLoop? Loop { get; private set; }
+    public FfmpegFrameSource? Source { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -69,7 +74,7 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
             gallery = new GalleryService(GalleryStore.Open(k.Gallery), k.Gallery.KeepCrops,
                 pipeline with { Embedder = Cli.CommonOptions.ResolveEmbedder(k.Embedder), Detector = Vision.Models.ModelCatalog.DefaultDetector with { ScoreThreshold = k.DetectorMinScore } },
                 Cli.GalleryCommands.Identification(k, Cli.CommonOptions.ResolveEmbedder(k.Embedder)));
-            source = new FfmpegFrameSource(settings.Camera, loggers.CreateLogger<FfmpegFrameSource>(), time);
+            Source = source = new FfmpegFrameSource(settings.Camera, loggers.CreateLogger<FfmpegFrameSource>(), time);
             bool cameraDown = false;
             source.StatusChanged += s =>
             {
@@ -88,10 +93,22 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
             };
             Loop = new RecognitionLoop(source, gallery, Door, events, settings.Schedule, settings.Recognition, time, _logger);
             Loop.Decided += d => Decided?.Invoke(d);
-            long lastPing = time.GetTimestamp();
+            long lastPing = time.GetTimestamp(), lastStats = lastPing, framesAtStats = 0;
             var ping = notifier.WatchdogPingPeriod;
+            var loop = Loop;
+            var camera = source;
             Loop.Heartbeat += () =>
             {
+                var sinceStats = time.GetElapsedTime(lastStats);
+                if (sinceStats >= settings.StatsInterval)
+                {
+                    double fps = (loop.Frames - framesAtStats) / sinceStats.TotalSeconds;
+                    var st = camera.Status;
+                    Log.Stats(_logger, fps, loop.Frames, st.FramesDropped, loop.Looks, gallery.FastIndex.PersonCount);
+                    notifier.Status($"{fps:F1} fps, {loop.Frames} frames, {loop.Looks} looks, {gallery.FastIndex.PersonCount} people");
+                    lastStats = time.GetTimestamp();
+                    framesAtStats = loop.Frames;
+                }
                 if (ping is { } p && time.GetElapsedTime(lastPing) >= p)
                 {
                     lastPing = time.GetTimestamp();

@@ -24,9 +24,11 @@ public static class ServiceSettingsLoader
                 .ToDictionary(c => c.Key, c => (IReadOnlyList<string>)c.GetChildren().Select(w => w.Value ?? "").ToList(), StringComparer.OrdinalIgnoreCase);
             var zone = config["Schedules:TimeZone"] is { Length: > 0 } z ? TimeZoneInfo.FindSystemTimeZoneById(z) : TimeZoneInfo.Local;
             groups.Remove("TimeZone");
-            return new ServiceSettings(kiosk, camera, door, recognition, new AccessSchedule(groups, zone), kiosk.Events);
+            var stats = config["Service:StatsInterval"] is { Length: > 0 } si ? TimeSpan.Parse(si, System.Globalization.CultureInfo.InvariantCulture) : TimeSpan.FromMinutes(1);
+            if (stats <= TimeSpan.Zero) throw new SettingsException("Service:StatsInterval must be positive");
+            return new ServiceSettings(kiosk, camera, door, recognition, new AccessSchedule(groups, zone), kiosk.Events) { StatsInterval = stats };
         }
-        catch (Exception e) when (e is ArgumentException or OptionsValidationException or InvalidOperationException or TimeZoneNotFoundException)
+        catch (Exception e) when (e is ArgumentException or OptionsValidationException or InvalidOperationException or TimeZoneNotFoundException or FormatException)
         {
             throw new SettingsException(e.Message.Split(" (Parameter")[0]);
         }
