@@ -142,18 +142,24 @@ public sealed class EventStore : IDisposable
 
     private void Initialize()
     {
-        int version = ReadSchemaVersion();
-        int current = EventSchema.CurrentVersion;
-        if (version > current)
-            throw new EventStoreException(
-                $"the event log {_path} has schema version {version}, newer than this program understands ({current}); " +
-                "it was written by a newer kiosk version: update this one (the file was not changed)");
+        int version = ReadSchemaVersion(null);
+        CheckNotNewer(version);
         Configure();
+        if (version < EventSchema.CurrentVersion) BeforeMigrationsForTests?.Invoke(_path);
         foreach (var m in EventSchema.Migrations)
         {
             if (m.Version <= version) continue;
             using (var tx = _db.BeginTransaction())
             {
+                // Read again under the write lock: another process (the service and the CLI starting together on a
+                // new file) may have migrated since the read above.
+                int now = ReadSchemaVersion(tx);
+                CheckNotNewer(now);
+                if (now >= m.Version)
+                {
+                    version = now;
+                    continue;
+                }
                 Execute(_db, tx, m.Sql);
                 if (m.Version == 1)
                     Execute(_db, tx, "INSERT INTO meta(key, value) VALUES ('store', $s), ('schema_version', 1)", ("$s", EventSchema.StoreMarker));
@@ -167,20 +173,31 @@ public sealed class EventStore : IDisposable
         SchemaVersion = version;
     }
 
-    /// <summary>0 for an empty file; refuses a database that is not an event log (the gallery's file, say).</summary>
-    private int ReadSchemaVersion()
+    /// <summary>Called with the path between reading the schema version and migrating, for the test of two openers racing.</summary>
+    internal static Action<string>? BeforeMigrationsForTests;
+
+    private void CheckNotNewer(int version)
     {
-        bool hasMeta = Scalar<long>(_db, null, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'") > 0;
+        if (version > EventSchema.CurrentVersion)
+            throw new EventStoreException(
+                $"the event log {_path} has schema version {version}, newer than this program understands ({EventSchema.CurrentVersion}); " +
+                "it was written by a newer kiosk version: update this one (the file was not changed)");
+    }
+
+    /// <summary>0 for an empty file; refuses a database that is not an event log (the gallery's file, say).</summary>
+    private int ReadSchemaVersion(SqliteTransaction? tx)
+    {
+        bool hasMeta = Scalar<long>(_db, tx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'") > 0;
         if (!hasMeta)
         {
-            if (Scalar<long>(_db, null, "SELECT count(*) FROM sqlite_master") > 0)
+            if (Scalar<long>(_db, tx, "SELECT count(*) FROM sqlite_master") > 0)
                 throw new EventStoreException($"{_path} is an SQLite database but not a kiosk event log (it has no meta table)");
             return 0;
         }
-        if (ScalarObject(_db, null, "SELECT value FROM meta WHERE key = 'store'") as string != EventSchema.StoreMarker)
+        if (ScalarObject(_db, tx, "SELECT value FROM meta WHERE key = 'store'") as string != EventSchema.StoreMarker)
             throw new EventStoreException(
                 $"{_path} is an SQLite database but not a kiosk event log (is Events:DatabasePath the gallery's file?); it was not changed");
-        object? value = ScalarObject(_db, null, "SELECT value FROM meta WHERE key = 'schema_version'");
+        object? value = ScalarObject(_db, tx, "SELECT value FROM meta WHERE key = 'schema_version'");
         return value is long v and > 0 and < int.MaxValue
             ? (int)v
             : throw new EventStoreException($"the event log {_path} is damaged: its schema version is missing or invalid");

@@ -335,6 +335,37 @@ public sealed class EventStoreTests : IDisposable
     }
 
     [Fact]
+    public void An_opener_that_finds_the_file_migrated_by_another_since_it_looked_leaves_it_as_is()
+    {
+        // The service and the CLI starting together on the first boot: the other one creates the schema between
+        // this one's read of the version and its migration.
+        var options = _dir.Options();
+        EventStore? other = null;
+        bool hooked = false;
+        void Hook(string path)
+        {
+            if (path != _dir.DatabasePath || hooked) return; // other tests open stores in parallel; the other opener passes here too
+            hooked = true;
+            other = EventStore.Open(options);
+        }
+        EventStore.BeforeMigrationsForTests += Hook;
+        try
+        {
+            using var store = _dir.Open(options);
+            Assert.NotNull(other);
+            Assert.Equal(1, store.SchemaVersion);
+            Assert.Equal(1, store.Append(E.Event()));
+            Assert.Equal(2, other.Append(E.Event()));
+            Assert.Equal(2, store.Count);
+        }
+        finally
+        {
+            EventStore.BeforeMigrationsForTests -= Hook;
+            other?.Dispose();
+        }
+    }
+
+    [Fact]
     public void Open_validates_the_options_first_and_creates_nothing()
     {
         var x = Assert.Throws<Kiosk.Host.SettingsException>(() => _dir.Open(_dir.Options(maxUnsent: 0)));
