@@ -19,6 +19,12 @@ public sealed record RecognitionOptions
     public int TrackMaxMissedFrames { get; init; } = 8;
     /// <summary>How often the gallery is checked for changes made by another process.</summary>
     public TimeSpan GalleryRefresh { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// Liveness gate with fr_liveness: an accepted look counts only if the face scores at least
+    /// <see cref="LivenessThreshold"/> as live. Off until its accuracy is measured on real and spoofed faces.
+    /// </summary>
+    public bool Liveness { get; init; }
+    public float LivenessThreshold { get; init; } = 0.5f;
 
     public void Validate()
     {
@@ -26,6 +32,7 @@ public sealed record RecognitionOptions
         if (PersonCooldown < TimeSpan.Zero) throw new ArgumentException("Recognition:PersonCooldown must not be negative");
         if (TrackMinIoU is <= 0 or >= 1) throw new ArgumentException("Recognition:TrackMinIoU must be between 0 and 1");
         if (TrackMaxMissedFrames < 0) throw new ArgumentException("Recognition:TrackMaxMissedFrames must be >= 0");
+        if (LivenessThreshold is < 0 or > 1) throw new ArgumentException("Recognition:LivenessThreshold is a probability, 0..1");
     }
 }
 
@@ -63,9 +70,12 @@ public sealed class RecognitionLoop
     /// <summary>Called once per loop turn (a frame, or a second without one): the service's watchdog heartbeat.</summary>
     public event Action? Heartbeat;
 
+    private readonly LivenessChecker? _liveness;
+
     public RecognitionLoop(FfmpegFrameSource source, GalleryService gallery, DoorController door, EventStore events,
-        AccessSchedule schedule, RecognitionOptions options, TimeProvider time, ILogger logger)
+        AccessSchedule schedule, RecognitionOptions options, TimeProvider time, ILogger logger, LivenessChecker? liveness = null)
     {
+        _liveness = options.Liveness ? liveness ?? throw new ArgumentException("Recognition:Liveness is on but no liveness model was given") : null;
         options.Validate();
         _source = source; _gallery = gallery; _door = door; _events = events; _schedule = schedule;
         _options = options; _time = time; _logger = logger;
@@ -148,6 +158,12 @@ public sealed class RecognitionLoop
             if (voter.Decided) continue;
             var (_, rejection, decision) = _gallery.IdentifyFace(frame.Image, _detections[i], _embedding);
             if (decision is not { } d) continue; // not a usable look (too small, blurred, turned)
+            if (_liveness is not null && d.Accepted)
+            {
+                float live = _liveness.Score(frame.Image, _detections[i].Box);
+                if (live < _options.LivenessThreshold)
+                    d = d with { Accepted = false, Reason = FormattableString.Invariant($"liveness {live:F2} < {_options.LivenessThreshold:F2}") };
+            }
             Looks++;
             Act(track, voter.Add(d, now, _time), frame);
         }

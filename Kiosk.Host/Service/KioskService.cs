@@ -46,6 +46,7 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
         GalleryService? gallery = null;
         FfmpegFrameSource? source = null;
         IGpioDriver? driver = null;
+        LivenessChecker? liveness = null;
         try
         {
             // The door first: its relay line is claimed in the locked state before anything else can fail.
@@ -91,7 +92,8 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
                 }
                 notifier.Status($"camera {s.State.ToString().ToLowerInvariant()}, {s.FramesRead} frames, {s.FramesDropped} dropped");
             };
-            Loop = new RecognitionLoop(source, gallery, Door, events, settings.Schedule, settings.Recognition, time, _logger);
+            liveness = settings.Recognition.Liveness ? new LivenessChecker(LivenessSpec.Default, settings.Kiosk.Inference) : null;
+            Loop = new RecognitionLoop(source, gallery, Door, events, settings.Schedule, settings.Recognition, time, _logger, liveness);
             Loop.Decided += d => Decided?.Invoke(d);
             long lastPing = time.GetTimestamp(), lastStats = lastPing, framesAtStats = 0;
             var ping = notifier.WatchdogPingPeriod;
@@ -137,6 +139,7 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
             if (Door is not null) await Door.DisposeAsync().ConfigureAwait(false); // locks
             if (driver is not null) await driver.DisposeAsync().ConfigureAwait(false);
             gallery?.Dispose();
+            liveness?.Dispose();
             events?.Dispose();
         }
     }
