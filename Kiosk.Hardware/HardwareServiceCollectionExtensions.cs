@@ -14,8 +14,8 @@ public static class HardwareServiceCollectionExtensions
     /// <summary>
     /// Registers, as singletons: <paramref name="o"/>; a <see cref="TimeProvider"/> (the system one unless one is
     /// registered already); the <see cref="IGpioDriver"/> of Door:Driver (a <see cref="CharacterDeviceGpioDriver"/>
-    /// on Door:ChipPath, or a <see cref="SimulatedGpioDriver"/> over a <see cref="SimulatedGpioChip"/> that is
-    /// registered too, for a demo or a CLI to drive); and the <see cref="DoorController"/>. The options are validated
+    /// on Door:ChipPath, or a <see cref="SimulatedGpioDriver"/> over a <see cref="SimulatedGpioChip"/> (kept in
+    /// Door:SimulatedStateFile when set) that is registered too, for a demo or a CLI to drive); and the <see cref="DoorController"/>. The options are validated
     /// here, at start; the chip is opened when the controller is first resolved.
     /// </summary>
     /// <remarks>
@@ -34,7 +34,7 @@ public static class HardwareServiceCollectionExtensions
         s.TryAddSingleton(TimeProvider.System);
         if (o.IsSimulated)
         {
-            s.TryAddSingleton(_ => new SimulatedGpioChip(o.ChipPath));
+            s.TryAddSingleton(_ => new SimulatedGpioChip(o.ChipPath, stateFile: o.SimulatedStateFile));
             s.AddSingleton<IGpioDriver>(sp => new SimulatedGpioDriver(
                 sp.GetRequiredService<SimulatedGpioChip>(), sp.GetRequiredService<TimeProvider>(), Logger<SimulatedGpioDriver>(sp)));
         }

@@ -18,6 +18,12 @@ public sealed record DoorOptions
     /// <summary>"gpio" (the kernel's GPIO character device) or "simulated" (in memory, nothing switched).</summary>
     public string Driver { get; init; } = GpioDriver;
 
+    /// <summary>
+    /// For the simulated driver: the file its chip keeps the line levels and owners in, so a restarted process finds
+    /// what a killed one left (see <see cref="Simulated.SimulatedGpioChip"/>); empty: in memory only. Ignored by "gpio".
+    /// </summary>
+    public string SimulatedStateFile { get; init; } = "";
+
     /// <summary>The GPIO chip with the 40-pin header: /dev/gpiochip0 on a Pi 4 (on a Pi 5 gpiochip0 with current kernels, gpiochip4 with early ones: check with gpiodetect).</summary>
     public string ChipPath { get; init; } = "/dev/gpiochip0";
 
@@ -107,6 +113,8 @@ public sealed record DoorOptions
         var errors = new List<string>();
         if (!string.Equals(Driver, GpioDriver, StringComparison.OrdinalIgnoreCase) && !IsSimulated)
             errors.Add($"{Key(nameof(Driver))} is '{Driver}'; it must be '{GpioDriver}' or '{SimulatedDriver}'");
+        if (IsSimulated && SimulatedStateFile.Length > 0 && Directory.Exists(SimulatedStateFile))
+            errors.Add($"{Key(nameof(SimulatedStateFile))} is {SimulatedStateFile}, which is a directory; it must name a file");
         if (string.IsNullOrWhiteSpace(ChipPath))
             errors.Add($"{Key(nameof(ChipPath))} is empty; it must name the GPIO chip (e.g. /dev/gpiochip0)");
 

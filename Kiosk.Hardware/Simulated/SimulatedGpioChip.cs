@@ -1,4 +1,5 @@
 using Kiosk.Hardware.Gpio;
+using Kiosk.Hardware.Interop.Gpio;
 
 namespace Kiosk.Hardware.Simulated;
 
@@ -21,7 +22,15 @@ public enum SimulatedReleaseBehavior
 /// (<see cref="SimulatedGpioDriver.SimulateCrash"/>) and start another on the same chip, as systemd restarts a
 /// service.
 /// </summary>
-/// <remarks>Thread safety: all members may be called from any thread.</remarks>
+/// <remarks>
+/// <para>With a <see cref="StateFile"/> the chip also outlives a real process: every change of a line (request,
+/// write, release, outside drive) replaces the file (<see cref="SimulatedChipStateFile"/>), and a chip made on the
+/// file starts from it. Lines whose owner process is gone (killed: no Dispose ran) are then released as the kernel
+/// releases a dead process's requests, each doing what <see cref="OnRelease"/> says; lines of a process still running
+/// stay busy, at their recorded level. The file is read only then: one chip per file at a time (one kiosk process),
+/// and a chip made on the file of a chip still in use in this same process finds that chip's lines busy.</para>
+/// <para>Thread safety: all members may be called from any thread.</para>
+/// </remarks>
 public sealed class SimulatedGpioChip
 {
     /// <summary>Lines of the BCM2835's bank: 0..53.</summary>
@@ -29,8 +38,11 @@ public sealed class SimulatedGpioChip
 
     private readonly LineState[] _lines;
 
+    /// <param name="stateFile">the file the chip's lines are kept in (see the remarks); null or empty: in memory only</param>
+    /// <exception cref="InvalidDataException">the state file is not a simulated chip's</exception>
+    /// <exception cref="GpioException">the state file cannot be written (errno EIO)</exception>
     public SimulatedGpioChip(string path = "/dev/gpiochip0", int lineCount = DefaultLineCount,
-        SimulatedReleaseBehavior onRelease = SimulatedReleaseBehavior.ReturnToDefault)
+        SimulatedReleaseBehavior onRelease = SimulatedReleaseBehavior.ReturnToDefault, string? stateFile = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(lineCount, 1);
@@ -40,6 +52,10 @@ public sealed class SimulatedGpioChip
         _lines = new LineState[lineCount];
         for (int i = 0; i < lineCount; i++)
             _lines[i] = new LineState();
+        if (string.IsNullOrWhiteSpace(stateFile))
+            return;
+        StateFile = System.IO.Path.GetFullPath(stateFile);
+        Load();
     }
 
     public string Path { get; }
@@ -50,6 +66,9 @@ public sealed class SimulatedGpioChip
     public int LineCount { get; }
 
     public SimulatedReleaseBehavior OnRelease { get; }
+
+    /// <summary>The file the lines are kept in (full path), or null for a chip in memory only.</summary>
+    public string? StateFile { get; }
 
     /// <summary>"/dev/gpiochip0 (simulated)".</summary>
     public string Description => $"{Path} ({Label})";
@@ -74,7 +93,10 @@ public sealed class SimulatedGpioChip
     public void SetDefaultLevel(int line, bool high)
     {
         lock (Gate)
+        {
             Line(line).DefaultHigh = high;
+            SaveLocked();
+        }
     }
 
     /// <summary>
@@ -90,6 +112,7 @@ public sealed class SimulatedGpioChip
             var state = Line(line);
             state.External = high;
             owner = state.Owner;
+            SaveLocked();
         }
         owner?.OnLevelChanged(line);
     }
@@ -101,21 +124,77 @@ public sealed class SimulatedGpioChip
         return _lines[line];
     }
 
-    /// <summary>Called under <see cref="Gate"/>: what the kernel does when a request's fd is closed.</summary>
+    /// <summary>
+    /// Called under <see cref="Gate"/>: what the kernel does when a request's fd is closed. The caller saves the
+    /// state file (<see cref="SaveLocked"/>) once it has released all it releases.
+    /// </summary>
     internal void ReleaseLocked(int line)
     {
         var state = _lines[line];
         if (state.IsOutput && OnRelease == SimulatedReleaseBehavior.KeepLastValue)
             state.Held = state.OutputHigh;
         state.Owner = null;
+        state.Process = null;
         state.Consumer = null;
         state.IsOutput = false;
         state.Bias = GpioBias.AsIs;
     }
 
+    /// <summary>Called under <see cref="Gate"/> after every change of a line: replaces the state file, if any.</summary>
+    /// <exception cref="GpioException">the file cannot be written (errno EIO)</exception>
+    internal void SaveLocked()
+    {
+        if (StateFile is null)
+            return;
+        var records = new SimulatedLineRecord[LineCount];
+        for (int i = 0; i < LineCount; i++)
+        {
+            var state = _lines[i];
+            records[i] = new SimulatedLineRecord(i, state.Level, state.IsOutput || state.Held is not null, state.Consumer, state.Process);
+        }
+        try
+        {
+            SimulatedChipStateFile.Write(StateFile, Path, records);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new GpioException($"the state file {StateFile} of {Description} cannot be written: {e.Message}", Libc.EIO, Path, [], e);
+        }
+    }
+
+    /// <summary>The file's lines: those of a process still running stay held, the others are released; then saved.</summary>
+    private void Load()
+    {
+        var records = SimulatedChipStateFile.Read(StateFile!);
+        lock (Gate)
+        {
+            foreach (var record in records)
+            {
+                if ((uint)record.Line >= (uint)LineCount)
+                    throw new InvalidDataException($"{StateFile} records line {record.Line}, but {Description} has lines 0..{LineCount - 1}");
+                var state = _lines[record.Line];
+                if (record.Owner is { } owner && owner.IsRunning())
+                {
+                    // Held by another process: busy, at the level it left (this chip does not see its later changes).
+                    state.Process = owner;
+                    state.Consumer = record.Consumer;
+                    state.Held = record.High;
+                }
+                else if (record.Driven && OnRelease == SimulatedReleaseBehavior.KeepLastValue)
+                {
+                    state.Held = record.High; // the dead owner's output, or a line released earlier, still driven
+                }
+                // else: free, or its owner died and the line went back to its default level
+            }
+            SaveLocked();
+        }
+    }
+
     internal sealed class LineState
     {
         public SimulatedGpioDriver? Owner;
+        /// <summary>The process holding the line (this one for an <see cref="Owner"/>), or null when free.</summary>
+        public SimulatedProcess? Process;
         public string? Consumer;
         public bool IsOutput;
         public bool OutputHigh;

@@ -67,6 +67,7 @@ public sealed class SimulatedGpioDriver : IGpioDriver
             var output = new Output(this, line, activeLow, consumer, initialActive);
             _outputs.Add(line, output);
             RecordLocked(at, line, consumer, initialActive, state.OutputHigh, isRequest: true);
+            _chip.SaveLocked();
             return output;
         }
     }
@@ -87,6 +88,7 @@ public sealed class SimulatedGpioDriver : IGpioDriver
                 state.Bias = bias;
                 input.Start(state.Level != activeLow);
                 _inputs.Add(line, input);
+                _chip.SaveLocked();
             }
         }
         catch
@@ -118,6 +120,7 @@ public sealed class SimulatedGpioDriver : IGpioDriver
             if (!_inputs.TryGetValue(line, out input))
                 throw new InvalidOperationException($"line {line} of {_chip.Description} is not an input requested from this driver");
             _chip.Line(line).External = active != input.ActiveLow;
+            _chip.SaveLocked();
         }
         input.OnLevelChanged();
     }
@@ -140,6 +143,7 @@ public sealed class SimulatedGpioDriver : IGpioDriver
             released = _inputs.Count + _outputs.Count;
             foreach (int line in _inputs.Keys.Concat(_outputs.Keys))
                 _chip.ReleaseLocked(line);
+            _chip.SaveLocked();
         }
         foreach (var input in inputs)
             input.StopTimer();
@@ -183,12 +187,13 @@ public sealed class SimulatedGpioDriver : IGpioDriver
                 Libc.EINVAL, ChipPath, [line]);
         }
         var state = _chip.Line(line);
-        if (state.Owner is not null)
+        if (state.Process is not null)
         {
             string by = ReferenceEquals(state.Owner, this) ? "already requested by this process" : "in use by another process";
             throw new GpioException($"line {line} of {_chip.Description} is busy: {by} as '{state.Consumer}'", Libc.EBUSY, ChipPath, [line]);
         }
         state.Owner = this;
+        state.Process = SimulatedProcess.Current;
         state.Consumer = consumer;
         state.Held = null;
         return state;
@@ -221,6 +226,7 @@ public sealed class SimulatedGpioDriver : IGpioDriver
             _inputs.Remove(line);
             _outputs.Remove(line);
             _chip.ReleaseLocked(line);
+            _chip.SaveLocked();
         }
         Log.GpioLineReleased(_logger, ChipPath, line);
     }
@@ -263,6 +269,7 @@ public sealed class SimulatedGpioDriver : IGpioDriver
                 driver._chip.Line(line).OutputHigh = high;
                 _active = active;
                 driver.RecordLocked(at, line, consumer, active, high, isRequest: false);
+                driver._chip.SaveLocked();
             }
         }
 

@@ -50,8 +50,9 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
         try
         {
             // The door first: its relay line is claimed in the locked state before anything else can fail.
-            if (settings.Door.Driver == DoorOptions.SimulatedDriver)
-                driver = SimulatedDriver = new SimulatedGpioDriver(simulatedChip ?? new SimulatedGpioChip(settings.Door.ChipPath), time,
+            if (settings.Door.IsSimulated)
+                driver = SimulatedDriver = new SimulatedGpioDriver(
+                    simulatedChip ?? new SimulatedGpioChip(settings.Door.ChipPath, stateFile: settings.Door.SimulatedStateFile), time,
                     loggers.CreateLogger<SimulatedGpioDriver>());
             else
                 driver = new CharacterDeviceGpioDriver(settings.Door.ChipPath, loggers.CreateLogger<CharacterDeviceGpioDriver>());

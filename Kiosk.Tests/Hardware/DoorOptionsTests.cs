@@ -73,4 +73,15 @@ public sealed class DoorOptionsTests
         Assert.True((Valid() with { Driver = "Simulated" }).IsSimulated);
         Assert.Empty((Valid() with { Driver = "GPIO" }).GetValidationErrors());
     }
+
+    [Fact]
+    public void A_simulated_state_file_that_is_a_directory_is_refused_naming_the_key()
+    {
+        string dir = Path.GetTempPath();
+
+        Assert.Equal([$"Door:SimulatedStateFile is {dir}, which is a directory; it must name a file"],
+            (Valid() with { Driver = "simulated", SimulatedStateFile = dir }).GetValidationErrors());
+        Assert.Empty((Valid() with { SimulatedStateFile = dir }).GetValidationErrors()); // not used by the gpio driver
+        Assert.Empty((Valid() with { Driver = "simulated", SimulatedStateFile = Path.Combine(dir, "gpio.json") }).GetValidationErrors());
+    }
 }

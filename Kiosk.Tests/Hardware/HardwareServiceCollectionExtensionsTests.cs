@@ -32,6 +32,28 @@ public sealed class HardwareServiceCollectionExtensionsTests
     }
 
     [Fact]
+    public async Task The_simulated_chip_is_kept_in_Door_SimulatedStateFile_when_set()
+    {
+        string dir = Directory.CreateTempSubdirectory("kiosk-chip-").FullName;
+        try
+        {
+            string file = Path.Combine(dir, "gpio.json");
+            await using (var provider = new ServiceCollection()
+                             .AddKioskHardware(new DoorOptions { Driver = "simulated", LockLine = 17, SimulatedStateFile = file }).BuildServiceProvider())
+            {
+                provider.GetRequiredService<DoorController>();
+                Assert.Equal(file, provider.GetRequiredService<SimulatedGpioChip>().StateFile);
+                Assert.Equal("kiosk-lock", SimulatedChipStateFile.Read(file).Single(l => l.Line == 17).Consumer);
+            }
+            Assert.Null(SimulatedChipStateFile.Read(file).Single(l => l.Line == 17).Consumer);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_gpio_door_on_a_missing_chip_fails_at_resolution_with_the_chip_error()
     {
         var services = new ServiceCollection()
