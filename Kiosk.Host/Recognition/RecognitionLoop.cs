@@ -3,6 +3,7 @@ using Kiosk.Host.Events;
 using Kiosk.Host.Gallery;
 using Kiosk.Vision.Capture;
 using Kiosk.Vision.Faces;
+using Kiosk.Vision.Imaging;
 using Kiosk.Vision.Tracking;
 using Microsoft.Extensions.Logging;
 
@@ -71,10 +72,13 @@ public sealed class RecognitionLoop
     public event Action? Heartbeat;
 
     private readonly LivenessChecker? _liveness;
+    private readonly bool _keepSnapshots;
 
     public RecognitionLoop(FfmpegFrameSource source, GalleryService gallery, DoorController door, EventStore events,
-        AccessSchedule schedule, RecognitionOptions options, TimeProvider time, ILogger logger, LivenessChecker? liveness = null)
+        AccessSchedule schedule, RecognitionOptions options, TimeProvider time, ILogger logger, LivenessChecker? liveness = null,
+        bool keepSnapshots = false)
     {
+        _keepSnapshots = keepSnapshots;
         _liveness = options.Liveness ? liveness ?? throw new ArgumentException("Recognition:Liveness is on but no liveness model was given") : null;
         options.Validate();
         _source = source; _gallery = gallery; _door = door; _events = events; _schedule = schedule;
@@ -180,9 +184,27 @@ public sealed class RecognitionLoop
         }
     }
 
+    /// <summary>
+    /// The face of a decision as a JPEG (its box grown by half on each side), when snapshots are kept
+    /// (Events:KeepSnapshots, off by default: no face image is stored unless configured).
+    /// </summary>
+    private byte[]? Snapshot(Track track, Frame? frame)
+    {
+        if (!_keepSnapshots || frame is null) return null;
+        var b = track.Box;
+        float w = b.Width * 2, h = b.Height * 2;
+        int x0 = (int)Math.Max(0, b.Center.X - w / 2), y0 = (int)Math.Max(0, b.Center.Y - h / 2);
+        int x1 = (int)Math.Min(frame.Image.Width, b.Center.X + w / 2), y1 = (int)Math.Min(frame.Image.Height, b.Center.Y + h / 2);
+        if (x1 - x0 < 8 || y1 - y0 < 8) return null;
+        var crop = new BgrImage(x1 - x0, y1 - y0);
+        for (int y = 0; y < crop.Height; y++) frame.Image.Row(y0 + y).Slice(x0 * 3, crop.Stride).CopyTo(crop.Row(y));
+        return ImageEncoder.EncodeJpeg(crop, 85);
+    }
+
     private void Act(Track track, TrackDecision decision, Frame? frame)
     {
         if (decision.Verdict == TrackVerdict.Pending) return;
+        byte[]? snapshot = Snapshot(track, frame);
         long now = _time.GetTimestamp();
         var latency = _time.GetElapsedTime(track.FirstSeenTicks, now);
         var utc = _time.GetUtcNow();
@@ -194,7 +216,7 @@ public sealed class RecognitionLoop
             string? refusal = person is null ? "removed from the gallery" : _schedule.Check(person, utc);
             if (refusal is not null)
             {
-                _events.Append(KioskEvent.Now(EventKind.Denied, refusal, decision.PersonId, person?.Name, decision.Score, tier));
+                _events.Append(KioskEvent.Now(EventKind.Denied, refusal, decision.PersonId, person?.Name, decision.Score, tier, snapshot));
                 _door.SignalDenied();
                 Decided?.Invoke(new DecisionRecord(track.Id, TrackVerdict.Deny, decision.PersonId, person?.Name, decision.Score, tier, refusal, utc, latency, false));
                 return;
@@ -207,7 +229,7 @@ public sealed class RecognitionLoop
             }
             _lastGrant[decision.PersonId] = now;
             // Written first: a grant the process dies after is still on record; a pulse never happens unrecorded.
-            _events.Append(KioskEvent.Now(EventKind.Granted, decision.Reason, decision.PersonId, person!.Name, decision.Score, tier));
+            _events.Append(KioskEvent.Now(EventKind.Granted, decision.Reason, decision.PersonId, person!.Name, decision.Score, tier, snapshot));
             _door.Unlock(null, $"granted {person.Name}");
             _door.SignalGranted();
             Log.Granted(_logger, person.Name, decision.PersonId, decision.Score, tier, latency.TotalMilliseconds);
@@ -218,7 +240,7 @@ public sealed class RecognitionLoop
         var kind = decision.PersonId != 0 ? EventKind.Denied : EventKind.UnknownFace;
         var known = decision.PersonId != 0 ? _gallery.Store.GetPerson(decision.PersonId) : null;
         _events.Append(KioskEvent.Now(kind, decision.Reason, decision.PersonId == 0 ? null : decision.PersonId, known?.Name,
-            float.IsNaN(decision.Score) ? null : decision.Score, tier));
+            float.IsNaN(decision.Score) ? null : decision.Score, tier, snapshot));
         _door.SignalDenied();
         Log.Denied(_logger, decision.Reason, latency.TotalMilliseconds);
         Decided?.Invoke(new DecisionRecord(track.Id, TrackVerdict.Deny, decision.PersonId, known?.Name, decision.Score, tier, decision.Reason, utc, latency, false));

@@ -94,7 +94,8 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
                 notifier.Status($"camera {s.State.ToString().ToLowerInvariant()}, {s.FramesRead} frames, {s.FramesDropped} dropped");
             };
             liveness = settings.Recognition.Liveness ? new LivenessChecker(LivenessSpec.Default, settings.Kiosk.Inference) : null;
-            Loop = new RecognitionLoop(source, gallery, Door, events, settings.Schedule, settings.Recognition, time, _logger, liveness);
+            Loop = new RecognitionLoop(source, gallery, Door, events, settings.Schedule, settings.Recognition, time, _logger, liveness,
+                settings.Events.KeepSnapshots);
             Loop.Decided += d => Decided?.Invoke(d);
             long lastPing = time.GetTimestamp(), lastStats = lastPing, framesAtStats = 0;
             var ping = notifier.WatchdogPingPeriod;

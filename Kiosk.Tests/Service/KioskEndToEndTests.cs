@@ -38,6 +38,7 @@ public sealed class KioskEndToEndTests
             Assert.Equal(3, events.Count(e => e.Event.Kind == EventKind.Granted));
             Assert.Contains(events, e => e.Event.Kind == EventKind.UnknownFace);
             Assert.Equal(events.Count, events.Select(e => e.Event.Id).Distinct().Count());
+            Assert.Equal(0, store.SnapshotCount); // no face image is stored unless configured
             var today = DateOnly.FromDateTime(DateTime.UtcNow);
             var report = AttendanceReport.Build(store, today.AddDays(-1), today.AddDays(1), TimeZoneInfo.Utc);
             Assert.Equal(o.Known.Order(), report.Rows.Select(r => r.Name).Order());

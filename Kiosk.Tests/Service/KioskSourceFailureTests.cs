@@ -28,7 +28,7 @@ public sealed class KioskSourceFailureTests
             settings = settings with
             {
                 Gallery = settings.Gallery with { DatabasePath = Path.Combine(work, "gallery.db"), KeyPath = Path.Combine(work, "gallery.key") },
-                Events = settings.Events with { DatabasePath = Path.Combine(work, "events.db") },
+                Events = settings.Events with { DatabasePath = Path.Combine(work, "events.db"), KeepSnapshots = true },
             };
             using (var gallery = new GalleryService(GalleryStore.Open(settings.Gallery), true, new FacePipelineOptions(), new IdentificationSettings()))
                 Assert.NotNull(gallery.Enroll(new PersonDraft("Angelina"), [new EnrollmentPhoto("img1.jpg", PipelineFixture.Load("img1.jpg"))]).Person);
@@ -64,6 +64,11 @@ public sealed class KioskSourceFailureTests
             Assert.Contains(events, e => e.Event.Kind == EventKind.SourceFailed);
             Assert.Contains(events, e => e.Event.Kind == EventKind.SourceRecovered);
             Assert.True(events.Count(e => e.Event.Kind == EventKind.Granted) >= 2);
+            // Snapshots switched on: the grants carry the face as a JPEG.
+            var granted = events.First(e => e.Event.Kind == EventKind.Granted);
+            var jpeg = store.Snapshot(granted.Sequence);
+            Assert.NotNull(jpeg);
+            Assert.Equal(Kiosk.Vision.Imaging.ImageFormat.Jpeg, Kiosk.Vision.Imaging.ImageDecoder.DetectFormat(jpeg));
         }
         finally
         {
