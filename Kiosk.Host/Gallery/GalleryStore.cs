@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using static Kiosk.Host.Storage.Sql;
 
 namespace Kiosk.Host.Gallery;
 
@@ -682,31 +683,6 @@ public sealed class GalleryStore : IDisposable
         tx.Commit();
         return result;
     });
-
-    internal static SqliteCommand Command(SqliteConnection db, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.Transaction = tx;
-        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return cmd;
-    }
-
-    private static int Execute(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] parameters)
-    {
-        using var cmd = Command(db, tx, sql, parameters);
-        return cmd.ExecuteNonQuery();
-    }
-
-    private static object? ScalarObject(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] parameters)
-    {
-        using var cmd = Command(db, tx, sql, parameters);
-        object? value = cmd.ExecuteScalar();
-        return value is DBNull ? null : value;
-    }
-
-    private static T Scalar<T>(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] parameters) =>
-        ScalarObject(db, tx, sql, parameters) is { } value ? (T)value : default!;
 
     /// <summary>A pragma's value on this store's connection, for tests.</summary>
     internal object? Pragma(string name) => Read("read a pragma", () => ScalarObject(_db, null, $"PRAGMA {name}"));
