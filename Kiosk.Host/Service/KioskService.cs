@@ -51,9 +51,14 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
         {
             // The door first: its relay line is claimed in the locked state before anything else can fail.
             if (settings.Door.IsSimulated)
-                driver = SimulatedDriver = new SimulatedGpioDriver(
-                    simulatedChip ?? new SimulatedGpioChip(settings.Door.ChipPath, stateFile: settings.Door.SimulatedStateFile), time,
-                    loggers.CreateLogger<SimulatedGpioDriver>());
+            {
+                var chip = simulatedChip ?? new SimulatedGpioChip(settings.Door.ChipPath, stateFile: settings.Door.SimulatedStateFile);
+                // The simulated door stands shut: its contact (if one is configured) is held in the closed state, as a
+                // wired contact on a closed door would be; tests open it with SimulatedGpioChip.Drive.
+                if (settings.Door.DoorContactLine >= 0 && simulatedChip is null)
+                    chip.Drive(settings.Door.DoorContactLine, high: !settings.Door.DoorContactActiveLow);
+                driver = SimulatedDriver = new SimulatedGpioDriver(chip, time, loggers.CreateLogger<SimulatedGpioDriver>());
+            }
             else
                 driver = new CharacterDeviceGpioDriver(settings.Door.ChipPath, loggers.CreateLogger<CharacterDeviceGpioDriver>());
             Door = new DoorController(driver, settings.Door, time, loggers.CreateLogger<DoorController>());
