@@ -126,7 +126,8 @@ internal static class ServiceCommands
         }
 
         var service = new ServiceSettings(kiosk,
-            new FrameSourceOptions { Kind = FrameSourceKind.File, Device = clip, Loop = false, Realtime = true },
+            // A clip is not a camera: a restart would replay it from the start, so be slow to call it stalled.
+            new FrameSourceOptions { Kind = FrameSourceKind.File, Device = clip, Loop = false, Realtime = true, StallTimeout = TimeSpan.FromSeconds(10) },
             new DoorOptions { Driver = DoorOptions.SimulatedDriver, LockLine = 17, GreenLedLine = 27, RedLedLine = 22, BuzzerLine = 23 },
             new RecognitionOptions(), AccessSchedule.Always, kiosk.Events);
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(LogLevel.Warning));

@@ -11,7 +11,8 @@ namespace Kiosk.Tests.Service;
 /// The whole kiosk on a generated clip (real ffmpeg, real models, real SQLite, simulated door): three enrolled people
 /// walk up one after another, then a stranger.
 /// </summary>
-[Collection(ModelCollection.Name)]
+// Paced in real time against a clip: run alone, so that a busy machine cannot stall the camera mid-visit.
+[Collection(Kiosk.Tests.Inference.IsolatedCollection.Name)]
 public sealed class KioskEndToEndTests
 {
     [Fact]
