@@ -45,6 +45,7 @@ public sealed class MqttClient : IAsyncDisposable
     private volatile bool _isConnected;
     private volatile MqttConnectionFailure? _lastFailure;
     private int _failures;
+    private bool _refused; // the connect callback reported this attempt's refusal; its disconnect adds nothing
     private bool _started, _disposed;
     private volatile int _loopThreadId = -1;
 
@@ -105,6 +106,7 @@ public sealed class MqttClient : IAsyncDisposable
         mosquitto_publish_callback_set(_mosq, &OnPublish);
         mosquitto_subscribe_callback_set(_mosq, &OnSubscribe);
         mosquitto_message_callback_set(_mosq, &OnMessage);
+        mosquitto_log_callback_set(_mosq, &OnLog);
     }
 
     /// <summary>Raised on the network thread when the broker accepted the connection (CONNACK 0).</summary>
@@ -293,6 +295,31 @@ public sealed class MqttClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The library's error lines only: a failed TLS handshake reaches no other callback (libmosquitto 2.0's network
+    /// loop treats MOSQ_ERR_TLS as fatal and ends without calling on_disconnect).
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static unsafe void OnLog(IntPtr mosq, IntPtr obj, int level, byte* text)
+    {
+        if ((level & MOSQ_LOG_ERR) == 0 || text == null) return;
+        MqttClient? client = null;
+        try
+        {
+            client = From(obj);
+            if (client is null) return;
+            string line = Marshal.PtrToStringUTF8((IntPtr)text) ?? "";
+            client.NoteFailure("reports an error", new MqttConnectionFailure(MOSQ_ERR_TLS_OR_NETWORK, line, false));
+        }
+        catch (Exception e)
+        {
+            ReportHandlerFailure(client, "log", e);
+        }
+    }
+
+    /// <summary>The code of a failure known only from the library's error log line (MOSQ_ERR_UNKNOWN).</summary>
+    private const int MOSQ_ERR_TLS_OR_NETWORK = 13;
+
     private static void Guard<T>(IntPtr obj, string callback, Action<MqttClient, T> handle, T arg)
     {
         MqttClient? client = null;
@@ -328,6 +355,7 @@ public sealed class MqttClient : IAsyncDisposable
             bool notAuthorized = rc is CONNACK_REFUSED_BAD_USERNAME_PASSWORD or CONNACK_REFUSED_NOT_AUTHORIZED
                 or MQTT_RC_BAD_USERNAME_OR_PASSWORD or MQTT_RC_NOT_AUTHORIZED;
             var failure = new MqttConnectionFailure(rc, ConnackString(rc, _protocol), notAuthorized);
+            lock (_gate) _refused = true;
             NoteFailure("refused the connection", failure);
             Raise(ConnectFailed, failure, "ConnectFailed");
             return;
@@ -362,10 +390,12 @@ public sealed class MqttClient : IAsyncDisposable
 
     private void HandleDisconnect(int rc)
     {
-        bool wasConnected;
+        bool wasConnected, refused;
         lock (_gate)
         {
             wasConnected = _isConnected;
+            refused = _refused;
+            _refused = false;
             _isConnected = false;
             if (wasConnected && _connected.Task.IsCompleted) _connected = NewTcs();
         }
@@ -374,6 +404,8 @@ public sealed class MqttClient : IAsyncDisposable
             Log.MqttDisconnected(_logger, _options.Host, _options.Port);
         else if (wasConnected)
             NoteFailure("lost the connection", failure);
+        else if (!refused)
+            NoteFailure("cannot connect", failure); // e.g. the TLS handshake failed
         // else: the end of a refused attempt, already reported by the connect callback.
         Raise(Disconnected, failure, "Disconnected");
     }

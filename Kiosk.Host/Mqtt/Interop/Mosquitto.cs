@@ -162,6 +162,14 @@ internal static unsafe partial class Mosquitto
     public static partial void mosquitto_subscribe_callback_set(MosquittoHandle mosq,
         delegate* unmanaged<IntPtr, IntPtr, int, int, int*, void> on_subscribe);
 
+    // #define MOSQ_LOG_ERR (1<<3)
+    public const int MOSQ_LOG_ERR = 1 << 3;
+
+    // void mosquitto_log_callback_set(struct mosquitto *mosq,
+    //     void (*on_log)(struct mosquitto *, void *, int level, const char *str));  str borrowed
+    [LibraryImport(Library)]
+    public static partial void mosquitto_log_callback_set(MosquittoHandle mosq, delegate* unmanaged<IntPtr, IntPtr, int, byte*, void> on_log);
+
     // const char *mosquitto_strerror(int mosq_errno);  static string, borrowed
     [LibraryImport(Library)]
     public static partial byte* mosquitto_strerror(int mosq_errno);
