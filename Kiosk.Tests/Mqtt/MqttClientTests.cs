@@ -131,3 +131,33 @@ public sealed class MqttClientTests(MosquittoBroker broker) : IClassFixture<Mosq
         Assert.Equal("offline"u8.ToArray(), will.Payload);
     }
 }
+
+[Collection(MqttCollection.Name)]
+public sealed class MqttTlsFailureTests(MosquittoBroker broker) : IClassFixture<MosquittoBroker>
+{
+    [Fact]
+    public async Task A_broker_certificate_from_another_ca_is_reported_as_a_tls_failure_not_thrown()
+    {
+        using var other = new MosquittoBroker(); // its CA did not sign this broker's certificate
+        var log = new CapturingLogger<MqttClient>();
+        var options = new MqttOptions
+        {
+            Host = MosquittoBroker.Host, Port = broker.TlsPort, ClientId = "tlsbad-" + Guid.NewGuid().ToString("N")[..8],
+            Username = MosquittoBroker.Username, Password = MosquittoBroker.Password, CaFile = other.CaFile,
+            ReconnectMin = TimeSpan.FromSeconds(1), ReconnectMax = TimeSpan.FromSeconds(1),
+        };
+        await using (var client = new MqttClient(options, log))
+        {
+            client.Start();
+            var deadline = DateTime.UtcNow + MqttTest.Timeout;
+            while (!log.AllText.Contains("certificate verify failed") && DateTime.UtcNow < deadline)
+                await Task.Delay(100);
+            await Task.Delay(TimeSpan.FromSeconds(2)); // further attempts, if any, must stay at Debug level
+            Assert.False(client.IsConnected);
+            Assert.NotNull(client.LastFailure);
+        }
+        Assert.Equal(1, log.Count(6004, LogLevel.Warning));
+        Assert.Contains("certificate verify failed", log.Entries.Single(e => e.Id == 6004).Text); // OpenSSL's own reason
+        Assert.Equal(0, log.Count(6007));
+    }
+}
