@@ -39,6 +39,9 @@ public sealed class MqttClient : IAsyncDisposable
     private readonly HashSet<int> _earlyAcks = [];
     private readonly HashSet<int> _abandoned = [];
     private readonly Dictionary<int, (TaskCompletionSource Done, string Topic)> _subscribes = [];
+    private readonly Dictionary<int, int> _earlySubacks = [];
+    private readonly HashSet<int> _resubscribing = [];
+    private readonly Dictionary<string, TaskCompletionSource> _waiting = []; // SubscribeAsync while disconnected
     private readonly Dictionary<string, int> _subscriptions = [];
     private readonly Channel<MqttMessage> _messages = Channel.CreateUnbounded<MqttMessage>();
     private TaskCompletionSource _connected = NewTcs();
@@ -202,26 +205,58 @@ public sealed class MqttClient : IAsyncDisposable
         return done.Task;
     }
 
-    /// <summary>Subscribes and completes on the broker's SUBACK; the subscription is made again after every reconnect.</summary>
-    /// <exception cref="MqttException">not connected, or the broker refused the subscription</exception>
-    public unsafe Task SubscribeAsync(string topic, int qos = 1, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Subscribes and completes on the broker's SUBACK. The subscription is remembered and made again after every
+    /// reconnect; called while disconnected, it is made on the next connection and the task completes then.
+    /// </summary>
+    /// <exception cref="MqttException">the library refused the topic, or the broker refused the subscription (task)</exception>
+    public Task SubscribeAsync(string topic, int qos = 1, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         ArgumentOutOfRangeException.ThrowIfNegative(qos);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(qos, 2);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_gate) _subscriptions[topic] = qos;
         var done = NewTcs();
-        lock (_gate)
+        int rc = Subscribe(topic, qos, done);
+        if (rc == MOSQ_ERR_NO_CONN)
         {
-            _subscriptions[topic] = qos;
-            int mid = 0;
-            // Under the lock, so the SUBACK callback (which takes it) cannot look for the id before it is recorded.
-            int rc = mosquitto_subscribe(_mosq, &mid, topic, qos);
-            if (rc != MOSQ_ERR_SUCCESS)
-                throw new MqttException($"subscribing to {topic} failed: {MosquittoLibrary.Describe(rc)}", rc);
-            _subscribes[mid] = (done, topic);
+            lock (_gate)
+            {
+                if (_waiting.TryGetValue(topic, out var earlier)) return earlier.Task.WaitAsync(cancellationToken);
+                _waiting[topic] = done;
+            }
+            // Connected meanwhile, perhaps after the connect callback made its subscriptions: make it here.
+            if (_isConnected && TakeWaiter(topic, done) && Subscribe(topic, qos, done) is var again && again != MOSQ_ERR_SUCCESS)
+                lock (_gate) _waiting.TryAdd(topic, done);
+        }
+        else if (rc != MOSQ_ERR_SUCCESS)
+        {
+            lock (_gate) _subscriptions.Remove(topic);
+            throw new MqttException($"subscribing to {topic} failed: {MosquittoLibrary.Describe(rc)}", rc);
         }
         return done.Task.WaitAsync(cancellationToken);
+    }
+
+    private bool TakeWaiter(string topic, TaskCompletionSource done)
+    {
+        lock (_gate)
+            return _waiting.TryGetValue(topic, out var w) && w == done && _waiting.Remove(topic);
+    }
+
+    /// <summary>mosquitto_subscribe; on success <paramref name="done"/> completes with the SUBACK.</summary>
+    private unsafe int Subscribe(string topic, int qos, TaskCompletionSource done)
+    {
+        int mid = 0;
+        int rc = mosquitto_subscribe(_mosq, &mid, topic, qos);
+        if (rc != MOSQ_ERR_SUCCESS) return rc;
+        lock (_gate)
+        {
+            // The SUBACK may have been handled before the id was recorded here.
+            if (_earlySubacks.Remove(mid, out int early)) CompleteSubscribe(done, topic, early);
+            else _subscribes[mid] = (done, topic);
+        }
+        return rc;
     }
 
     public async ValueTask DisposeAsync()
@@ -248,9 +283,10 @@ public sealed class MqttClient : IAsyncDisposable
         lock (_gate)
         {
             pending = [.. _publishes.Values];
-            subs = [.. _subscribes.Values.Select(s => s.Done)];
+            subs = [.. _subscribes.Values.Select(s => s.Done), .. _waiting.Values];
             _publishes.Clear();
             _subscribes.Clear();
+            _waiting.Clear();
         }
         foreach (var tcs in pending.Concat(subs))
             tcs.TrySetException(new MqttException("the MQTT client was disposed before the broker acknowledged", MOSQ_ERR_NO_CONN));
@@ -380,12 +416,20 @@ public sealed class MqttClient : IAsyncDisposable
         Raise(Connected);
     }
 
+    /// <summary>On the network thread, so the SUBACK cannot be handled before the id is recorded.</summary>
     private unsafe void Resubscribe(string topic, int qos)
     {
         int mid = 0;
         int rc = mosquitto_subscribe(_mosq, &mid, topic, qos);
-        if (rc != MOSQ_ERR_SUCCESS)
-            NoteFailure($"subscription {topic} failed", new MqttConnectionFailure(rc, MosquittoLibrary.Describe(rc), false));
+        if (rc == MOSQ_ERR_SUCCESS)
+        {
+            lock (_gate)
+            {
+                if (_waiting.Remove(topic, out var waiter)) _subscribes[mid] = (waiter, topic);
+                else _resubscribing.Add(mid);
+            }
+        }
+        else NoteFailure($"subscription {topic} failed", new MqttConnectionFailure(rc, MosquittoLibrary.Describe(rc), false));
     }
 
     private void HandleDisconnect(int rc)
@@ -427,14 +471,24 @@ public sealed class MqttClient : IAsyncDisposable
         (TaskCompletionSource Done, string Topic) sub;
         lock (_gate)
         {
-            if (!_subscribes.Remove(mid, out sub)) return; // a resubscription after reconnect
+            if (!_subscribes.Remove(mid, out sub))
+            {
+                // A resubscription after reconnect (nobody waits), or SubscribeAsync has not recorded the id yet.
+                if (!_resubscribing.Remove(mid)) _earlySubacks[mid] = granted;
+                return;
+            }
         }
+        CompleteSubscribe(sub.Done, sub.Topic, granted);
+    }
+
+    private void CompleteSubscribe(TaskCompletionSource done, string topic, int granted)
+    {
         if (granted >= 0x80)
         {
-            Log.MqttSubscribeRefused(_logger, sub.Topic);
-            sub.Done.TrySetException(new MqttException($"the broker refused the subscription {sub.Topic}", MOSQ_ERR_ACL_DENIED));
+            Log.MqttSubscribeRefused(_logger, topic);
+            done.TrySetException(new MqttException($"the broker refused the subscription {topic}", MOSQ_ERR_ACL_DENIED));
         }
-        else sub.Done.TrySetResult();
+        else done.TrySetResult();
     }
 
     private void NoteFailure(string what, MqttConnectionFailure failure)

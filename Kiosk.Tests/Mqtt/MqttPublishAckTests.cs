@@ -52,4 +52,38 @@ public sealed class MqttPublishAckTests
         Assert.Equal(4, e.ErrorCode); // MOSQ_ERR_NO_CONN
         Assert.Contains("not currently connected", e.Message); // mosquitto_strerror's text
     }
+
+    [Fact]
+    public async Task A_subscription_made_before_connecting_is_made_on_connect_and_again_after_the_broker_restarts()
+    {
+        using var broker = new MosquittoBroker();
+        string topic = MqttTest.Topic("resubscribe");
+        await using var subscriber = new MqttClient(MqttTest.Options(broker, "rs-" + Guid.NewGuid().ToString("N")[..8]));
+        await using var publisher = new MqttClient(MqttTest.Options(broker, "rp-" + Guid.NewGuid().ToString("N")[..8]));
+        Task subscribed = subscriber.SubscribeAsync(topic, 1); // not started yet: made on the first connection
+        Assert.False(subscribed.IsCompleted);
+        subscriber.Start();
+        publisher.Start();
+        await subscribed.WaitAsync(MqttTest.Timeout);
+        await publisher.WaitConnectedAsync().WaitAsync(MqttTest.Timeout);
+        await publisher.PublishAsync(topic, "first"u8.ToArray()).WaitAsync(MqttTest.Timeout);
+        Assert.Equal("first"u8.ToArray(), (await MqttTest.NextMessageAsync(subscriber)).Payload);
+
+        broker.Stop();
+        var gone = DateTime.UtcNow + MqttTest.Timeout;
+        while ((subscriber.IsConnected || publisher.IsConnected) && DateTime.UtcNow < gone) await Task.Delay(50);
+        broker.Start();
+        await subscriber.WaitConnectedAsync().WaitAsync(MqttTest.Timeout);
+        await publisher.WaitConnectedAsync().WaitAsync(MqttTest.Timeout);
+
+        // The broker handles the two connections independently: publish until the renewed subscription sees one.
+        using var cts = new CancellationTokenSource(MqttTest.Timeout);
+        Task<MqttMessage> next = subscriber.Messages.ReadAsync(cts.Token).AsTask();
+        while (!next.IsCompleted)
+        {
+            await publisher.PublishAsync(topic, "after restart"u8.ToArray()).WaitAsync(MqttTest.Timeout);
+            await Task.WhenAny(next, Task.Delay(300, cts.Token));
+        }
+        Assert.Equal("after restart"u8.ToArray(), (await next).Payload);
+    }
 }
