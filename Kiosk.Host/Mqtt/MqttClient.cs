@@ -48,9 +48,10 @@ public sealed class MqttClient : IAsyncDisposable
     private volatile bool _isConnected;
     private volatile MqttConnectionFailure? _lastFailure;
     private int _failures;
+    private bool _gaveUp; // libmosquitto's loop ended on a failure it does not retry
     private bool _refused; // the connect callback reported this attempt's refusal; its disconnect adds nothing
     private bool _started, _disposed;
-    private volatile int _loopThreadId = -1;
+    [ThreadStatic] private static MqttClient? t_inCallbackOf; // set while a callback of that client runs on this thread
 
     /// <exception cref="SettingsException">invalid options (the message names the key)</exception>
     /// <exception cref="MqttException">libmosquitto missing, or it refused an option (e.g. an unreadable CaFile)</exception>
@@ -265,7 +266,7 @@ public sealed class MqttClient : IAsyncDisposable
         lock (_gate)
         {
             if (_disposed) return;
-            if (Environment.CurrentManagedThreadId == _loopThreadId)
+            if (ReferenceEquals(t_inCallbackOf, this))
                 throw new InvalidOperationException("an MqttClient cannot be disposed from its own event handler");
             _disposed = true;
             started = _started;
@@ -345,7 +346,9 @@ public sealed class MqttClient : IAsyncDisposable
             client = From(obj);
             if (client is null) return;
             string line = Marshal.PtrToStringUTF8((IntPtr)text) ?? "";
-            client.NoteFailure("reports an error", new MqttConnectionFailure(MOSQ_ERR_TLS_OR_NETWORK, line, false));
+            // An OpenSSL error ends libmosquitto 2.0's network loop (MOSQ_ERR_TLS is fatal there): no further attempt.
+            client.NoteFailure("reports an error", new MqttConnectionFailure(MOSQ_ERR_TLS_OR_NETWORK, line, false),
+                fatal: line.StartsWith("OpenSSL Error", StringComparison.Ordinal));
         }
         catch (Exception e)
         {
@@ -363,12 +366,16 @@ public sealed class MqttClient : IAsyncDisposable
         {
             client = From(obj);
             if (client is null) return;
-            client._loopThreadId = Environment.CurrentManagedThreadId;
+            t_inCallbackOf = client;
             handle(client, arg);
         }
         catch (Exception e)
         {
             ReportHandlerFailure(client, callback, e);
+        }
+        finally
+        {
+            t_inCallbackOf = null;
         }
     }
 
@@ -392,7 +399,9 @@ public sealed class MqttClient : IAsyncDisposable
                 or MQTT_RC_BAD_USERNAME_OR_PASSWORD or MQTT_RC_NOT_AUTHORIZED;
             var failure = new MqttConnectionFailure(rc, ConnackString(rc, _protocol), notAuthorized);
             lock (_gate) _refused = true;
-            NoteFailure("refused the connection", failure);
+            // MQTT 5 reason codes >= 128 make libmosquitto 2.0's handle__connack return MOSQ_ERR_PROTOCOL, which ends
+            // its network loop: unlike an MQTT 3.1.1 refusal, it is not retried.
+            NoteFailure("refused the connection", failure, fatal: _protocol == MQTT_PROTOCOL_V5 && rc >= 128);
             Raise(ConnectFailed, failure, "ConnectFailed");
             return;
         }
@@ -491,15 +500,23 @@ public sealed class MqttClient : IAsyncDisposable
         else done.TrySetResult();
     }
 
-    private void NoteFailure(string what, MqttConnectionFailure failure)
+    private void NoteFailure(string what, MqttConnectionFailure failure, bool fatal = false)
     {
         int count;
+        bool first;
         lock (_gate)
         {
             count = ++_failures;
             _lastFailure = failure;
+            first = fatal && !_gaveUp;
+            _gaveUp |= fatal;
         }
-        if (count == 1)
+        if (fatal)
+        {
+            if (first) Log.MqttGaveUp(_logger, _options.Host, _options.Port, what, failure.Reason);
+            else Log.MqttFailureRepeated(_logger, _options.Host, _options.Port, what, failure.Reason, count);
+        }
+        else if (count == 1)
             Log.MqttFailure(_logger, _options.Host, _options.Port, what, failure.Reason, _options.ReconnectMin, _options.ReconnectMax);
         else
             Log.MqttFailureRepeated(_logger, _options.Host, _options.Port, what, failure.Reason, count);

@@ -33,4 +33,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 6008, Level = LogLevel.Warning,
         Message = "MQTT: the broker refused subscription {Topic} (granted QoS 0x80)")]
     public static partial void MqttSubscribeRefused(ILogger logger, string topic);
+
+    [LoggerMessage(EventId = 6009, Level = LogLevel.Error,
+        Message = "MQTT: {Host}:{Port} {What}: {Reason}; libmosquitto does not retry this failure: correct the Mqtt settings " +
+                  "(password, CaFile) or the broker, then restart the kiosk")]
+    public static partial void MqttGaveUp(ILogger logger, string host, int port, string what, string reason);
 }

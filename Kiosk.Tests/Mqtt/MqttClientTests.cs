@@ -133,7 +133,7 @@ public sealed class MqttClientTests(MosquittoBroker broker) : IClassFixture<Mosq
 }
 
 [Collection(MqttCollection.Name)]
-public sealed class MqttTlsFailureTests(MosquittoBroker broker) : IClassFixture<MosquittoBroker>
+public sealed class MqttFatalFailureTests(MosquittoBroker broker) : IClassFixture<MosquittoBroker>
 {
     [Fact]
     public async Task A_broker_certificate_from_another_ca_is_reported_as_a_tls_failure_not_thrown()
@@ -156,8 +156,35 @@ public sealed class MqttTlsFailureTests(MosquittoBroker broker) : IClassFixture<
             Assert.False(client.IsConnected);
             Assert.NotNull(client.LastFailure);
         }
-        Assert.Equal(1, log.Count(6004, LogLevel.Warning));
-        Assert.Contains("certificate verify failed", log.Entries.Single(e => e.Id == 6004).Text); // OpenSSL's own reason
+        // OpenSSL's own reason, as the Error saying that libmosquitto's loop stopped (MOSQ_ERR_TLS is fatal to it).
+        Assert.Contains("certificate verify failed", log.Entries.Single(e => e.Id == 6009 && e.Level == LogLevel.Error).Text);
+        Assert.True(log.Count(6004) <= 1, log.AllText); // connect_async may have failed first, at Warning
         Assert.Equal(0, log.Count(6007));
+    }
+
+    [Fact]
+    public async Task A_wrong_password_over_mqtt5_is_reported_not_authorised_as_an_error_because_libmosquitto_stops_there()
+    {
+        const string wrong = "wrong-v5-Pa55word";
+        var log = new CapturingLogger<MqttClient>();
+        var options = new MqttOptions
+        {
+            Host = MosquittoBroker.Host, Port = broker.Port, ClientId = "bad5-" + Guid.NewGuid().ToString("N")[..8],
+            Username = MosquittoBroker.Username, Password = wrong, ProtocolVersion = 5,
+            ReconnectMin = TimeSpan.FromSeconds(1), ReconnectMax = TimeSpan.FromSeconds(1),
+        };
+        var failed = new TaskCompletionSource<MqttConnectionFailure>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (var client = new MqttClient(options, log))
+        {
+            client.ConnectFailed += f => failed.TrySetResult(f);
+            client.Start();
+            var failure = await failed.Task.WaitAsync(MqttTest.Timeout);
+            Assert.True(failure.IsNotAuthorized);
+            Assert.Equal(135, failure.Code); // MQTT 5 "Not authorized"
+            Assert.Contains("not authori", failure.Reason, StringComparison.OrdinalIgnoreCase);
+        }
+        Assert.Equal(1, log.Count(6009, LogLevel.Error));
+        Assert.Equal(0, log.Count(6007));
+        Assert.DoesNotContain(wrong, log.AllText);
     }
 }
