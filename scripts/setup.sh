@@ -39,6 +39,10 @@ if [ "${#missing[@]}" -gt 0 ] && [ "${KIOSK_SETUP_SKIP_APT:-0}" != 1 ]; then
   say "installing Debian packages: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The broker is for the tests, which start their own on free ports: the package's system service stays off.
+  if printf '%s\n' "${missing[@]}" | grep -qx mosquitto && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  fi
 fi
 
 # --- .NET SDK --------------------------------------------------------------------------------------

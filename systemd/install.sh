@@ -10,7 +10,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [ -f "$here/kiosk.dll" ] || { echo "install.sh: run from the unpacked bundle (kiosk.dll not found in $here)" >&2; exit 1; }
 
 missing=()
-for p in ffmpeg libturbojpeg0 libwebp7; do
+for p in ffmpeg libturbojpeg0 libwebp7 libmosquitto1; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
