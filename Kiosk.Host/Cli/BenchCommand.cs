@@ -218,15 +218,10 @@ internal static class BenchCommand
         return dst;
     }
 
-    private static string DefaultFrame()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "..", "shared", "datasets", "pairs-dev", "img1.jpg");
-            if (dir.GetFiles("Kiosk.sln").Length > 0 && File.Exists(candidate)) return Path.GetFullPath(candidate);
-        }
-        throw new UsageException("no default frame found (../shared/datasets/pairs-dev/img1.jpg); pass --frame");
-    }
+    private static string DefaultFrame() =>
+        SharedData.PairsDev() is { } dir && File.Exists(Path.Combine(dir, "img1.jpg"))
+            ? Path.Combine(dir, "img1.jpg")
+            : throw new UsageException("no default frame found (shared/datasets/pairs-dev/img1.jpg); pass --frame");
 
     private static string F(double v, string fmt = "F2") => v.ToString(fmt, CultureInfo.InvariantCulture);
 }

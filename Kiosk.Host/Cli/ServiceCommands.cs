@@ -176,13 +176,6 @@ internal static class ServiceCommands
         return new DemoOutcome(ok, decisions, pulses, names, stranger[0], events, (loop?.Frames ?? 0) / seconds, loop?.Frames ?? 0);
     }
 
-    private static string DefaultPhotos()
-    {
-        string? shared = Environment.GetEnvironmentVariable("KIOSK_SHARED_DIR");
-        if (shared is { Length: > 0 }) return Path.Combine(shared, "datasets", "pairs-dev");
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (dir.GetFiles("Kiosk.sln").Length > 0)
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "datasets", "pairs-dev"));
-        throw new UsageException("demo photos not found; pass --photos DIR (labelled pairs CSVs and their photos)");
-    }
+    private static string DefaultPhotos() =>
+        SharedData.PairsDev() ?? throw new UsageException("demo photos not found; pass --photos DIR (labelled pairs CSVs and their photos)");
 }
