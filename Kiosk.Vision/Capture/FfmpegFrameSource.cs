@@ -679,13 +679,20 @@ public sealed class FfmpegFrameSource : IAsyncDisposable
 
     private bool WaitBackoff(TimeSpan delay)
     {
-        _wake.Reset();
-        lock (_lock)
+        // Timers run on a coarse clock and may fire a few milliseconds early: wait again for what is left, so the
+        // pause is never shorter than the backoff.
+        long start = _time.GetTimestamp();
+        for (TimeSpan left = delay; left > TimeSpan.Zero; left = delay - _time.GetElapsedTime(start))
         {
-            if (_stopping) return false;
-            _backoffTimer!.Change(delay, Timeout.InfiniteTimeSpan);
+            _wake.Reset();
+            lock (_lock)
+            {
+                if (_stopping) return false;
+                _backoffTimer!.Change(left, Timeout.InfiniteTimeSpan);
+            }
+            _wake.Wait();
+            if (IsStopping()) return false;
         }
-        _wake.Wait();
         return !IsStopping();
     }
 
