@@ -89,7 +89,8 @@ internal static class ServiceCommands
     /// of the known ones, the service run on the clip with a simulated door, and the outcome checked: each known person
     /// granted exactly once, the stranger never, a door pulse per grant and no other, every decision in SQLite.
     /// </summary>
-    internal static async Task<DemoOutcome> RunDemoAsync(KioskSettings settings, string photoDir, string work, IAnsiConsole? console, CancellationToken ct)
+    internal static async Task<DemoOutcome> RunDemoAsync(KioskSettings settings, string photoDir, string work, IAnsiConsole? console,
+        CancellationToken ct, Action<ILoggingBuilder>? logging = null)
     {
         var pairs = Directory.GetFiles(photoDir, "*.csv").SelectMany(PairListReader.Read).ToList();
         var groups = IdentityGroups.FromPairs(pairs).Where(g => g.Count >= 4).ToList();
@@ -130,7 +131,8 @@ internal static class ServiceCommands
             new FrameSourceOptions { Kind = FrameSourceKind.File, Device = clip, Loop = false, Realtime = true, StallTimeout = TimeSpan.FromSeconds(10) },
             new DoorOptions { Driver = DoorOptions.SimulatedDriver, LockLine = 17, GreenLedLine = 27, RedLedLine = 22, BuzzerLine = 23 },
             new RecognitionOptions(), AccessSchedule.Always, kiosk.Events);
-        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(LogLevel.Warning));
+        using var loggers = LoggerFactory.Create(logging ?? (b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+            .SetMinimumLevel(LogLevel.Warning)));
         var lifetime = new Microsoft.Extensions.Hosting.Internal.ApplicationLifetime(loggers.CreateLogger<Microsoft.Extensions.Hosting.Internal.ApplicationLifetime>());
         var chip = new SimulatedGpioChip();
         var kioskService = new KioskService(service, loggers, lifetime, TimeProvider.System, chip);
@@ -141,7 +143,12 @@ internal static class ServiceCommands
         await kioskService.StartAsync(ct).ConfigureAwait(false);
         try
         {
-            await Task.Delay(clipLength + TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+            // Until the clip has been played to its end (not a fixed time: a busy or paused machine plays it later),
+            // then a moment for the last frames; bounded in case the camera never starts.
+            var deadline = DateTimeOffset.UtcNow + clipLength * 3 + TimeSpan.FromSeconds(10);
+            while (kioskService.Source?.Status.State != FrameSourceState.Stopped && DateTimeOffset.UtcNow < deadline)
+                await Task.Delay(100, ct).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
         }
         finally
         {

@@ -21,4 +21,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "{Fps:F1} frames/s; {Frames} frames, {Dropped} dropped by the camera, {Looks} looks, {People} people enrolled")]
     public static partial void Stats(ILogger logger, double fps, long frames, long dropped, long looks, int people);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Debug, Message = "Track {TrackId} started: face {Width:F0} px wide, frame {Frame}")]
+    public static partial void TrackStarted(ILogger logger, long trackId, float width, long frame);
+
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Debug, Message = "Track {TrackId} ended: seen in {Hits} frames, {Looks} usable looks, decided {Decided}")]
+    public static partial void TrackEnded(ILogger logger, long trackId, int hits, int looks, bool decided);
 }

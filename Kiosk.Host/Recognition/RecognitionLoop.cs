@@ -18,6 +18,8 @@ public sealed record RecognitionOptions
     public float TrackMinIoU { get; init; } = 0.3f;
     /// <summary>Frames a face may be missing before its track ends.</summary>
     public int TrackMaxMissedFrames { get; init; } = 8;
+    /// <summary>Time a face may be missing before its track ends, however few frames that was (a slow processor).</summary>
+    public TimeSpan TrackMaxGap { get; init; } = TimeSpan.FromSeconds(0.5);
     /// <summary>How often the gallery is checked for changes made by another process.</summary>
     public TimeSpan GalleryRefresh { get; init; } = TimeSpan.FromSeconds(2);
     /// <summary>
@@ -33,6 +35,7 @@ public sealed record RecognitionOptions
         if (PersonCooldown < TimeSpan.Zero) throw new ArgumentException("Recognition:PersonCooldown must not be negative");
         if (TrackMinIoU is <= 0 or >= 1) throw new ArgumentException("Recognition:TrackMinIoU must be between 0 and 1");
         if (TrackMaxMissedFrames < 0) throw new ArgumentException("Recognition:TrackMaxMissedFrames must be >= 0");
+        if (TrackMaxGap <= TimeSpan.Zero) throw new ArgumentException("Recognition:TrackMaxGap must be positive");
         if (LivenessThreshold is < 0 or > 1) throw new ArgumentException("Recognition:LivenessThreshold is a probability, 0..1");
     }
 }
@@ -83,7 +86,8 @@ public sealed class RecognitionLoop
         options.Validate();
         _source = source; _gallery = gallery; _door = door; _events = events; _schedule = schedule;
         _options = options; _time = time; _logger = logger;
-        _tracker = new IouTracker(options.TrackMinIoU, options.TrackMaxMissedFrames);
+        _tracker = new IouTracker(options.TrackMinIoU, options.TrackMaxMissedFrames,
+            Math.Max(1, (long)(options.TrackMaxGap.TotalSeconds * time.TimestampFrequency)));
         _embedding = new float[gallery.Settings.Fast.OutputSize];
         _lastRefresh = time.GetTimestamp();
     }
@@ -151,14 +155,19 @@ public sealed class RecognitionLoop
         var ended = _tracker.Update(_detections, now, _trackOf.AsSpan(0, _detections.Count));
         foreach (var t in ended)
         {
-            if (_voters.Remove(t.Id, out var voter) && !voter.Decided)
-                Act(t, voter.Conclude(now, _time), frame);
+            bool had = _voters.Remove(t.Id, out var voter);
+            if (had && !voter!.Decided) Act(t, voter.Conclude(now, _time), frame);
+            Log.TrackEnded(_logger, t.Id, t.Hits, voter?.Seen ?? 0, voter?.Decided ?? false);
         }
 
         for (int i = 0; i < _detections.Count; i++)
         {
             var track = _trackOf[i]!;
-            if (!_voters.TryGetValue(track.Id, out var voter)) _voters[track.Id] = voter = new TrackVoter(_options.Voting);
+            if (!_voters.TryGetValue(track.Id, out var voter))
+            {
+                _voters[track.Id] = voter = new TrackVoter(_options.Voting);
+                Log.TrackStarted(_logger, track.Id, track.Box.Width, Frames);
+            }
             if (voter.Decided) continue;
             var (_, rejection, decision) = _gallery.IdentifyFace(frame.Image, _detections[i], _embedding);
             if (decision is not { } d) continue; // not a usable look (too small, blurred, turned)

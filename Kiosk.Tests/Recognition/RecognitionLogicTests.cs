@@ -47,6 +47,27 @@ public sealed class IouTrackerTests
     }
 
     [Fact]
+    public void A_face_in_the_same_place_after_a_long_gap_is_a_new_track_however_few_frames_came_between()
+    {
+        // Frames every 400 ticks (a busy processor): two empty frames are within MaxMissed but span 1200 ticks.
+        var tracker = new IouTracker(maxMissed: 8, maxGapTicks: 1000);
+        var ids = new Track?[1];
+        tracker.Update([D(100, 100)], 0, ids);
+        long first = ids[0]!.Id;
+        Assert.Empty(tracker.Update([], 400));
+        Assert.Empty(tracker.Update([], 800));
+        var ended = tracker.Update([D(102, 100)], 1200, ids);
+        Assert.Equal(first, Assert.Single(ended).Id);
+        Assert.NotEqual(first, ids[0]!.Id);
+
+        // Within the gap the same place continues the track.
+        long second = ids[0]!.Id;
+        tracker.Update([], 1600);
+        tracker.Update([D(104, 100)], 2100, ids);
+        Assert.Equal(second, ids[0]!.Id);
+    }
+
+    [Fact]
     public void Each_detection_takes_at_most_one_track_and_the_best_overlap_wins()
     {
         var tracker = new IouTracker();

@@ -4,6 +4,8 @@ using Kiosk.Host.Events;
 using Kiosk.Host.Recognition;
 using Kiosk.Tests.Faces;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace Kiosk.Tests.Service;
 
@@ -13,7 +15,7 @@ namespace Kiosk.Tests.Service;
 /// </summary>
 // Paced in real time against a clip: run alone, so that a busy machine cannot stall the camera mid-visit.
 [Collection(Kiosk.Tests.Inference.IsolatedCollection.Name)]
-public sealed class KioskEndToEndTests
+public sealed class KioskEndToEndTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Each_enrolled_person_is_granted_once_the_stranger_never_and_the_door_pulses_only_on_grants()
@@ -22,7 +24,10 @@ public sealed class KioskEndToEndTests
         try
         {
             var settings = KioskSettings.Load(new ConfigurationBuilder().Build());
-            var o = await ServiceCommands.RunDemoAsync(settings, TestPaths.PairsDev, work, console: null, CancellationToken.None);
+            // Debug lines (tracks started and ended, camera, decisions) in the test's output: a failure shows its timeline.
+            var o = await ServiceCommands.RunDemoAsync(settings, TestPaths.PairsDev, work, console: null, CancellationToken.None,
+                b => b.AddProvider(new TestOutputLoggerProvider(output)).SetMinimumLevel(LogLevel.Debug));
+            output.WriteLine($"{o.Frames} frames, {o.FramesPerSecond:F1} frames/s");
 
             var grants = o.Decisions.Where(d => d.Verdict == TrackVerdict.Grant).ToList();
             foreach (var name in o.Known) Assert.Single(grants, g => g.PersonName == name);

@@ -29,7 +29,8 @@ public sealed class Track
 /// <summary>
 /// Greedy IoU tracker: each frame's detections are matched to the live tracks by highest box overlap (at least
 /// <see cref="MinIoU"/>); unmatched detections start tracks, tracks unmatched for more than <see cref="MaxMissed"/>
-/// frames end. Enough for a kiosk's camera, where people walk up one or a few at a time. Not thread-safe.
+/// frames or for longer than <see cref="MaxGapTicks"/> end. The time limit matters when frames come slowly (a busy
+/// processor): a face that left and another that stepped into its place must not share a track. Enough for a kiosk's camera, where people walk up one or a few at a time. Not thread-safe.
 /// </summary>
 public sealed class IouTracker
 {
@@ -41,14 +42,18 @@ public sealed class IouTracker
 
     public float MinIoU { get; }
     public int MaxMissed { get; }
+    /// <summary>Longest time, in the caller's timestamp units, a track may go unseen.</summary>
+    public long MaxGapTicks { get; }
     public IReadOnlyList<Track> Live => _live;
 
-    public IouTracker(float minIoU = 0.3f, int maxMissed = 5)
+    public IouTracker(float minIoU = 0.3f, int maxMissed = 5, long maxGapTicks = long.MaxValue)
     {
+        if (maxGapTicks <= 0) throw new ArgumentOutOfRangeException(nameof(maxGapTicks), maxGapTicks, "Tracking:MaxGap must be positive");
         if (minIoU is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(minIoU), minIoU, "Tracking:MinIoU must be between 0 and 1");
         if (maxMissed < 0) throw new ArgumentOutOfRangeException(nameof(maxMissed), maxMissed, "Tracking:MaxMissed must be >= 0");
         MinIoU = minIoU;
         MaxMissed = maxMissed;
+        MaxGapTicks = maxGapTicks;
     }
 
     /// <summary>
@@ -65,11 +70,14 @@ public sealed class IouTracker
 
         _pairs.Clear();
         for (int t = 0; t < _live.Count; t++)
+        {
+            if (nowTicks - _live[t].LastSeenTicks > MaxGapTicks) continue; // gone too long: ends below, cannot be continued
             for (int d = 0; d < detections.Count; d++)
             {
                 float iou = BoxF.IoU(_live[t].Box, detections[d].Box);
                 if (iou >= MinIoU) _pairs.Add((iou, t, d));
             }
+        }
         _pairs.Sort(static (a, b) => b.IoU.CompareTo(a.IoU));
         foreach (var (_, t, d) in _pairs)
         {
@@ -89,7 +97,7 @@ public sealed class IouTracker
         {
             if (_trackUsed[t]) continue;
             var track = _live[t];
-            if (++track.Missed > MaxMissed)
+            if (++track.Missed > MaxMissed || nowTicks - track.LastSeenTicks > MaxGapTicks)
             {
                 _ended.Add(track);
                 _live.RemoveAt(t);
