@@ -23,8 +23,9 @@ tarball_of() { local name="${1%@*}" version="${1##*@}"; name="${name#@}"; echo "
 # KIOSK_SETUP_SKIP_APT=1 leaves the system alone (the tests of this script use it).
 # ffmpeg: capture and video; libturbojpeg0, libwebp7: JPEG and WebP decoding; npm: fetching the pinned packages;
 # ca-certificates/git: ordinary clients; libmosquitto1: the MQTT client library; mosquitto: the broker the MQTT tests
-# start on loopback ports (never enabled as a service by the kiosk).
-apt_packages=(ffmpeg libturbojpeg0 libwebp7 npm ca-certificates mosquitto libmosquitto1)
+# start on loopback ports (never enabled as a service by the kiosk); mosquitto-clients: mosquitto_sub, an independent
+# subscriber for the outbox tests and the integrator's first check.
+apt_packages=(ffmpeg libturbojpeg0 libwebp7 npm ca-certificates mosquitto mosquitto-clients libmosquitto1)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
