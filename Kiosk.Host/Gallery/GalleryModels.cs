@@ -6,7 +6,14 @@ namespace Kiosk.Host.Gallery;
 /// rows from galleries older than schema 3 carry 0.
 /// </summary>
 public sealed record Person(long Id, string Name, string? ExternalId, IReadOnlyList<string> Groups,
-    DateTimeOffset? ValidFrom, DateTimeOffset? ValidUntil, bool Enabled, DateTimeOffset CreatedUtc, long Revision);
+    DateTimeOffset? ValidFrom, DateTimeOffset? ValidUntil, bool Enabled, DateTimeOffset CreatedUtc, long Revision)
+{
+    /// <summary>The person across the site's kiosks (a UUID, lower case): MQTT commands and the fleet gallery use it.</summary>
+    public string Uid { get; init; } = "";
+
+    /// <summary>The person's version in the site gallery: every change, here or on another kiosk, raises it.</summary>
+    public long SiteRevision { get; init; }
+}
 
 /// <summary>
 /// A person's fields as the caller wants them: the whole new state for <see cref="GalleryStore.UpdatePerson"/>

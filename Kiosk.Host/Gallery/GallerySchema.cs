@@ -55,6 +55,24 @@ internal static class GallerySchema
             CREATE INDEX person_groups_name ON person_groups(name);
             INSERT INTO meta(key, value) VALUES ('revision', 0);
             """),
+        new(4, "site-wide ids, site revisions and tombstones for the fleet gallery", """
+            -- uid: the person across the site's kiosks (a UUID): MQTT commands and the fleet gallery name people by it.
+            ALTER TABLE people ADD COLUMN uid TEXT;
+            UPDATE people SET uid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2)
+                || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)));
+            CREATE UNIQUE INDEX people_uid ON people(uid);
+            -- site_revision: the person's version in the site gallery (higher wins); site_published: the one last
+            -- published to the fleet (less than site_revision: a local change still to go out).
+            ALTER TABLE people ADD COLUMN site_revision INTEGER NOT NULL DEFAULT 1;
+            ALTER TABLE people ADD COLUMN site_published INTEGER NOT NULL DEFAULT 0;
+            -- A deleted person's uid and last revision: an older copy arriving later must not bring them back.
+            CREATE TABLE tombstones (
+                uid           TEXT PRIMARY KEY NOT NULL,
+                site_revision INTEGER NOT NULL,
+                deleted_utc   INTEGER NOT NULL,                 -- Unix milliseconds
+                published     INTEGER NOT NULL DEFAULT 0 CHECK (published IN (0, 1))
+            ) WITHOUT ROWID;
+            """),
     ];
 
     public static int CurrentVersion => Migrations[^1].Version;

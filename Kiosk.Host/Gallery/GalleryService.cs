@@ -59,6 +59,11 @@ public sealed class GalleryService : IDisposable
     private TwoTierIdentifier _identifier = null!;
 
     public GalleryStore Store { get; }
+    /// <summary>
+    /// Held by whoever runs the pipeline or changes the indexes while others may too: the camera loop for a frame,
+    /// a remote command or the fleet sync for a change. The service itself is not thread-safe.
+    /// </summary>
+    public Lock SyncRoot { get; } = new();
     public FacePipeline Pipeline { get; }
     public IdentificationSettings Settings { get; }
     public FaceIndex FastIndex { get; }
@@ -206,7 +211,8 @@ public sealed class GalleryService : IDisposable
     /// is stored, with a template per accepted photo and tier (and the face crop unless switched off), in one
     /// transaction, only if at least one photo passed: a rejected enrollment leaves nothing behind.
     /// </summary>
-    public EnrollmentResult Enroll(PersonDraft draft, IEnumerable<EnrollmentPhoto> photos, long? existingPersonId = null)
+    /// <param name="uid">the new person's site-wide id, when the caller has one (see <see cref="GalleryStore.Enroll"/>)</param>
+    public EnrollmentResult Enroll(PersonDraft draft, IEnumerable<EnrollmentPhoto> photos, long? existingPersonId = null, string? uid = null)
     {
         if (existingPersonId is null) GalleryValidation.Normalize(draft, nameof(draft)); // bad fields fail before any work
         var accepted = new List<string>();
@@ -262,7 +268,7 @@ public sealed class GalleryService : IDisposable
         }
         else
         {
-            person = Store.Enroll(draft, templates);
+            person = Store.Enroll(draft, templates, uid);
         }
         IndexPerson(person.Id);
         _loadedRevision = Store.Revision;
@@ -327,6 +333,16 @@ public sealed class GalleryService : IDisposable
             _accurateEmbedder.EmbedCrop(dest);
         });
         return (quality, null, decision);
+    }
+
+    /// <summary>Replaces a person's fields (the whole new state; templates untouched) and updates the indexes
+    /// (a disabled person leaves them).</summary>
+    public Person Update(long personId, PersonDraft changes)
+    {
+        var person = Store.UpdatePerson(personId, changes);
+        IndexPerson(person.Id);
+        _loadedRevision = Store.Revision;
+        return person;
     }
 
     /// <summary>Removes a person and everything stored of them; true when they existed.</summary>

@@ -227,15 +227,22 @@ public sealed class GalleryStore : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">No templates, or a field is invalid (the message names it).</exception>
     /// <exception cref="GalleryException">The ExternalId is taken, or a vector's length differs from its model's.</exception>
-    public Person Enroll(PersonDraft person, IReadOnlyList<TemplateDraft> templates)
+    /// <param name="uid">The person's site-wide id (a UUID) when the caller has one (e.g. the site's management system);
+    /// null: a new one. A uid deleted before comes back with a site revision above its tombstone's.</param>
+    /// <exception cref="GalleryException">The uid is already someone's.</exception>
+    public Person Enroll(PersonDraft person, IReadOnlyList<TemplateDraft> templates, string? uid = null)
     {
         var p = GalleryValidation.Normalize(person, nameof(person));
+        string u = uid is null ? NewUid() : NormalizeUid(uid);
         CheckTemplates(templates);
         return Write("enroll", tx =>
         {
             long revision = BumpRevision(tx);
             CheckExternalIdFree(tx, p.ExternalId, exceptPersonId: null);
-            long id = InsertPerson(tx, p, DateTimeOffset.UtcNow, revision);
+            if (Scalar<long?>(_db, tx, "SELECT id FROM people WHERE uid = $u", ("$u", u)) is long taken)
+                throw new GalleryException($"person id {u} is already person {taken}'s");
+            long siteRevision = 1 + (Scalar<long?>(_db, tx, "DELETE FROM tombstones WHERE uid = $u RETURNING site_revision", ("$u", u)) ?? 0);
+            long id = InsertPerson(tx, p, DateTimeOffset.UtcNow, revision, u, siteRevision);
             InsertTemplates(tx, id, templates);
             return ReadPerson(tx, id)!;
         });
@@ -254,7 +261,7 @@ public sealed class GalleryStore : IDisposable
         {
             RequirePerson(tx, personId);
             long revision = BumpRevision(tx);
-            Execute(_db, tx, "UPDATE people SET revision = $r WHERE id = $id", ("$r", revision), ("$id", personId));
+            Execute(_db, tx, "UPDATE people SET revision = $r, site_revision = site_revision + 1 WHERE id = $id", ("$r", revision), ("$id", personId));
             return InsertTemplates(tx, personId, templates);
         });
     }
@@ -276,6 +283,26 @@ public sealed class GalleryStore : IDisposable
                 : null;
         });
     }
+
+    /// <summary>The person with this site-wide id, or null (also for a malformed id).</summary>
+    public Person? FindByUid(string uid)
+    {
+        ArgumentNullException.ThrowIfNull(uid);
+        if (!Guid.TryParse(uid, out var g)) return null;
+        return Read("find a person", () =>
+        {
+            using var tx = _db.BeginTransaction(deferred: true);
+            return Scalar<long?>(_db, tx, "SELECT id FROM people WHERE uid = $u", ("$u", g.ToString("D"))) is long id ? ReadPerson(tx, id) : null;
+        });
+    }
+
+    /// <summary>A new site-wide person id.</summary>
+    public static string NewUid() => Guid.NewGuid().ToString("D");
+
+    /// <summary>A site-wide person id in its one stored form (a UUID, lower case, with hyphens).</summary>
+    /// <exception cref="ArgumentException">not a UUID</exception>
+    public static string NormalizeUid(string uid) =>
+        Guid.TryParse(uid, out var g) && g != Guid.Empty ? g.ToString("D") : throw new ArgumentException($"person id '{uid}' is not a UUID", nameof(uid));
 
     /// <summary>Everyone, by id.</summary>
     public IReadOnlyList<Person> ListPeople() => Read("list people", () =>
@@ -304,10 +331,22 @@ public sealed class GalleryStore : IDisposable
     /// <returns>False when there was no such person.</returns>
     public bool RemovePerson(long id) => Write("remove a person", tx =>
     {
-        if (Execute(_db, tx, "DELETE FROM people WHERE id = $id", ("$id", id)) == 0) return false;
+        using (var cmd = Command(_db, tx, "DELETE FROM people WHERE id = $id RETURNING uid, site_revision", ("$id", id)))
+        using (var r = cmd.ExecuteReader())
+        {
+            if (!r.Read()) return false;
+            // The tombstone outranks every copy of the person the fleet may still hold.
+            Tombstone(tx, r.GetString(0), r.GetInt64(1) + 1, published: false);
+        }
         BumpRevision(tx);
         return true;
     });
+
+    private void Tombstone(SqliteTransaction tx, string uid, long siteRevision, bool published) =>
+        Execute(_db, tx, """
+            INSERT INTO tombstones(uid, site_revision, deleted_utc, published) VALUES ($u, $r, $t, $p)
+            ON CONFLICT(uid) DO UPDATE SET site_revision = excluded.site_revision, deleted_utc = excluded.deleted_utc, published = excluded.published
+            """, ("$u", uid), ("$r", siteRevision), ("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ("$p", published));
 
     /// <summary>
     /// Checkpoints and truncates the WAL, rebuilds the file without free pages, and truncates the WAL again: the
@@ -524,15 +563,17 @@ public sealed class GalleryStore : IDisposable
         return stored;
     }
 
-    private long InsertPerson(SqliteTransaction tx, GalleryValidation.NormalizedPerson p, DateTimeOffset created, long revision)
+    private long InsertPerson(SqliteTransaction tx, GalleryValidation.NormalizedPerson p, DateTimeOffset created, long revision,
+        string? uid = null, long siteRevision = 1, long sitePublished = 0)
     {
         long id = Scalar<long>(_db, tx, """
-            INSERT INTO people(name, external_id, valid_from, valid_until, enabled, created_utc, revision)
-            VALUES ($name, $ext, $from, $until, $enabled, $created, $revision) RETURNING id
+            INSERT INTO people(name, external_id, valid_from, valid_until, enabled, created_utc, revision, uid, site_revision, site_published)
+            VALUES ($name, $ext, $from, $until, $enabled, $created, $revision, $uid, $srev, $spub) RETURNING id
             """,
             ("$name", p.Name), ("$ext", p.ExternalId), ("$from", p.ValidFrom?.ToUnixTimeMilliseconds()),
             ("$until", p.ValidUntil?.ToUnixTimeMilliseconds()), ("$enabled", p.Enabled),
-            ("$created", created.ToUnixTimeMilliseconds()), ("$revision", revision));
+            ("$created", created.ToUnixTimeMilliseconds()), ("$revision", revision), ("$uid", uid ?? NewUid()),
+            ("$srev", siteRevision), ("$spub", sitePublished));
         WriteGroups(tx, id, p.Groups);
         return id;
     }
@@ -541,7 +582,7 @@ public sealed class GalleryStore : IDisposable
     {
         Execute(_db, tx, """
             UPDATE people SET name = $name, external_id = $ext, valid_from = $from, valid_until = $until,
-                enabled = $enabled, revision = $revision WHERE id = $id
+                enabled = $enabled, revision = $revision, site_revision = site_revision + 1 WHERE id = $id
             """,
             ("$name", p.Name), ("$ext", p.ExternalId), ("$from", p.ValidFrom?.ToUnixTimeMilliseconds()),
             ("$until", p.ValidUntil?.ToUnixTimeMilliseconds()), ("$enabled", p.Enabled), ("$revision", revision), ("$id", id));
@@ -579,16 +620,16 @@ public sealed class GalleryStore : IDisposable
 
     private List<Person> ReadPeople(SqliteTransaction tx, string where, (string, object?)[] parameters)
     {
-        var rows = new List<(long Id, string Name, string? Ext, long? From, long? Until, bool Enabled, long Created, long Revision)>();
+        var rows = new List<(long Id, string Name, string? Ext, long? From, long? Until, bool Enabled, long Created, long Revision, string Uid, long SiteRevision)>();
         using (var cmd = Command(_db, tx, $"""
-            SELECT p.id, p.name, p.external_id, p.valid_from, p.valid_until, p.enabled, p.created_utc, p.revision
+            SELECT p.id, p.name, p.external_id, p.valid_from, p.valid_until, p.enabled, p.created_utc, p.revision, p.uid, p.site_revision
             FROM people p {where} ORDER BY p.id
             """, parameters))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
                 rows.Add((r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetInt64(3),
-                    r.IsDBNull(4) ? null : r.GetInt64(4), r.GetInt64(5) != 0, r.GetInt64(6), r.GetInt64(7)));
+                    r.IsDBNull(4) ? null : r.GetInt64(4), r.GetInt64(5) != 0, r.GetInt64(6), r.GetInt64(7), r.GetString(8), r.GetInt64(9)));
         }
 
         var groups = new Dictionary<long, List<string>>();
@@ -610,7 +651,7 @@ public sealed class GalleryStore : IDisposable
             groups.TryGetValue(p.Id, out var g) ? g.ToArray() : [],
             p.From is long f ? DateTimeOffset.FromUnixTimeMilliseconds(f) : null,
             p.Until is long u ? DateTimeOffset.FromUnixTimeMilliseconds(u) : null,
-            p.Enabled, DateTimeOffset.FromUnixTimeMilliseconds(p.Created), p.Revision));
+            p.Enabled, DateTimeOffset.FromUnixTimeMilliseconds(p.Created), p.Revision) { Uid = p.Uid, SiteRevision = p.SiteRevision });
     }
 
     private List<StoredTemplate> ReadTemplates(SqliteTransaction? tx, string where, params (string, object?)[] parameters)

@@ -134,7 +134,7 @@ public sealed class RecognitionLoop
             }
             using (frame)
             {
-                Process(frame);
+                lock (_gallery.SyncRoot) Process(frame);
             }
             Heartbeat?.Invoke();
         }

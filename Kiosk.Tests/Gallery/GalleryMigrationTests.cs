@@ -75,12 +75,19 @@ public sealed class GalleryMigrationTests : IDisposable
 
         using (var store = _dir.Open())
         {
-            Assert.Equal(3, store.SchemaVersion);
+            Assert.Equal(GallerySchema.CurrentVersion, store.SchemaVersion);
             Assert.Equal(0, store.Revision);
             var ada = store.GetPerson(1)!;
-            Assert.Equal(new Person(1, "Ada Lovelace", "E-1815", ada.Groups, null, null, true, DateTimeOffset.FromUnixTimeMilliseconds(1700000000000), 0), ada);
+            Assert.Equal(new Person(1, "Ada Lovelace", "E-1815", ada.Groups, null, null, true, DateTimeOffset.FromUnixTimeMilliseconds(1700000000000), 0)
+                { Uid = ada.Uid, SiteRevision = 1 }, ada);
             Assert.Empty(ada.Groups);
-            Assert.Equal("Charles Babbage", store.GetPerson(2)!.Name);
+            var charles = store.GetPerson(2)!;
+            Assert.Equal("Charles Babbage", charles.Name);
+            // Version 4 gave everyone a site-wide id: a well-formed version 4 UUID, distinct per person, found by it.
+            Assert.True(Guid.TryParse(ada.Uid, out var uid) && uid.Version == 4 && (uid.Variant & 0xC) == 0x8, ada.Uid);
+            Assert.Equal(uid.ToString("D"), ada.Uid);
+            Assert.NotEqual(ada.Uid, charles.Uid);
+            Assert.Equal(1, store.FindByUid(ada.Uid.ToUpperInvariant())!.Id);
             var template = Assert.Single(store.LoadTemplates("arcface", "sha256:abc"));
             Assert.Equal(new StoredTemplate(7, 1, "arcface", "sha256:abc", template.Vector, 0.75f, "enroll:ada.jpg",
                 DateTimeOffset.FromUnixTimeMilliseconds(1700000000001)), template);
@@ -98,12 +105,12 @@ public sealed class GalleryMigrationTests : IDisposable
 
         using (var raw = _dir.Raw(readOnly: true))
         {
-            Assert.Equal(3L, G.Scalar(raw, "SELECT value FROM meta WHERE key = 'schema_version'"));
+            Assert.Equal((long)GallerySchema.CurrentVersion, G.Scalar(raw, "SELECT value FROM meta WHERE key = 'schema_version'"));
             Assert.Equal("wal", G.Scalar(raw, "PRAGMA journal_mode"));
         }
         using (var store = _dir.Open())
         {
-            Assert.Equal(3, store.SchemaVersion);
+            Assert.Equal(GallerySchema.CurrentVersion, store.SchemaVersion);
             Assert.Equal(2, store.TemplatesOf(1).Count);
         }
     }
@@ -131,20 +138,21 @@ public sealed class GalleryMigrationTests : IDisposable
             using var r = cmd.ExecuteReader();
             while (r.Read()) tables.Add(r.GetString(0));
         }
-        Assert.Equal(["crops", "meta", "people", "person_groups", "templates"], tables);
+        Assert.Equal(["crops", "meta", "people", "person_groups", "templates", "tombstones"], tables);
     }
 
     [Fact]
     public void A_gallery_with_a_newer_schema_is_refused_and_left_alone()
     {
         using (_dir.Open()) { }
-        using (var raw = _dir.Raw()) G.Execute(raw, "UPDATE meta SET value = 4 WHERE key = 'schema_version'");
+        int newer = GallerySchema.CurrentVersion + 1;
+        using (var raw = _dir.Raw()) G.Execute(raw, $"UPDATE meta SET value = {newer} WHERE key = 'schema_version'");
 
         var e = Assert.Throws<GalleryException>(() => _dir.Open());
-        Assert.Contains("schema version 4", e.Message);
-        Assert.Contains("(3)", e.Message);
+        Assert.Contains($"schema version {newer}", e.Message);
+        Assert.Contains($"({GallerySchema.CurrentVersion})", e.Message);
         using var check = _dir.Raw(readOnly: true);
-        Assert.Equal(4L, G.Scalar(check, "SELECT value FROM meta WHERE key = 'schema_version'"));
+        Assert.Equal((long)newer, G.Scalar(check, "SELECT value FROM meta WHERE key = 'schema_version'"));
     }
 
     [Fact]

@@ -145,6 +145,37 @@ public sealed class GalleryStoreTests : IDisposable
     }
 
     [Fact]
+    public void Site_ids_and_site_revisions_follow_each_person_and_a_deletion_leaves_a_tombstone_above_them()
+    {
+        using var store = _dir.Open();
+        var ada = store.Enroll(new PersonDraft("Ada"), [G.Template(1)]);
+        Assert.Equal(GalleryStore.NormalizeUid(ada.Uid), ada.Uid);
+        Assert.Equal(1, ada.SiteRevision);
+        Assert.Equal(2, store.UpdatePerson(ada.Id, new PersonDraft("Ada L")).SiteRevision);
+        store.AddTemplates(ada.Id, [G.Template(2)]);
+        Assert.Equal(3, store.FindByUid(ada.Uid)!.SiteRevision);
+        Assert.Null(store.FindByUid("not-a-uuid"));
+
+        // A uid chosen by the caller is kept (normalized); a taken one is refused and changes nothing.
+        string chosen = "6F9619FF-8B86-4011-B42D-00C04FC964FF";
+        var bob = store.Enroll(new PersonDraft("Bob"), [G.Template(3)], chosen);
+        Assert.Equal(chosen.ToLowerInvariant(), bob.Uid);
+        long revision = store.Revision;
+        Assert.Throws<GalleryException>(() => store.Enroll(new PersonDraft("Bob again"), [G.Template(4)], bob.Uid));
+        Assert.Throws<ArgumentException>(() => store.Enroll(new PersonDraft("Eve"), [G.Template(4)], "12345"));
+        Assert.Equal(revision, store.Revision);
+
+        // Deleted: a tombstone one above the last revision; enrolled again under the same uid: above the tombstone.
+        Assert.True(store.RemovePerson(ada.Id));
+        using (var raw = _dir.Raw(readOnly: true))
+            Assert.Equal(4L, G.Scalar(raw, $"SELECT site_revision FROM tombstones WHERE uid = '{ada.Uid}'"));
+        var back = store.Enroll(new PersonDraft("Ada"), [G.Template(5)], ada.Uid);
+        Assert.Equal(5, back.SiteRevision);
+        using (var raw = _dir.Raw(readOnly: true))
+            Assert.Equal(0, G.Count(raw, "tombstones"));
+    }
+
+    [Fact]
     public void The_revision_goes_up_with_every_change_and_only_then()
     {
         using var store = _dir.Open();
