@@ -51,6 +51,14 @@ public sealed class MqttOptions
 
     public bool UseTls => !string.IsNullOrEmpty(CaFile);
 
+    /// <summary>A copy with this last will (the kiosk's retained <c>offline</c> status).</summary>
+    public MqttOptions WithWill(string topic, string payload, int qos, bool retain) => new()
+    {
+        Host = Host, Port = Port, ClientId = ClientId, Username = Username, Password = Password, CaFile = CaFile, CertFile = CertFile,
+        KeyFile = KeyFile, KeepAlive = KeepAlive, ProtocolVersion = ProtocolVersion, ReconnectMin = ReconnectMin, ReconnectMax = ReconnectMax,
+        WillTopic = topic, WillPayload = payload, WillQos = qos, WillRetain = retain,
+    };
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Host))
@@ -87,7 +95,8 @@ public sealed class MqttOptions
     }
 
     /// <summary>Reads section <c>Mqtt</c> and validates it.</summary>
-    public static MqttOptions Load(IConfiguration config)
+    /// <param name="defaultClientId">used when Mqtt:ClientId is not set</param>
+    public static MqttOptions Load(IConfiguration config, string? defaultClientId = null)
     {
         static string? Text(IConfiguration c, string key) => c[$"{Section}:{key}"] is { Length: > 0 } v ? v : null;
         string? ca = Text(config, "CaFile");
@@ -95,7 +104,7 @@ public sealed class MqttOptions
         {
             Host = Text(config, "Host") ?? "",
             Port = KioskSettings.Get(config, $"{Section}:Port", ca is null ? DefaultPort : DefaultTlsPort),
-            ClientId = Text(config, "ClientId") ?? "",
+            ClientId = Text(config, "ClientId") ?? defaultClientId ?? "",
             Username = Text(config, "Username"),
             Password = Text(config, "Password"),
             CaFile = ca,

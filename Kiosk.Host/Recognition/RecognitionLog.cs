@@ -27,4 +27,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5008, Level = LogLevel.Debug, Message = "Track {TrackId} ended: seen in {Hits} frames, {Looks} usable looks, decided {Decided}")]
     public static partial void TrackEnded(ILogger logger, long trackId, int hits, int looks, bool decided);
+
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Error, Message = "MQTT is configured but cannot start: {Reason}. The door works and events are kept; they go out once MQTT works")]
+    public static partial void MqttUnavailable(ILogger logger, string reason);
 }

@@ -3,6 +3,7 @@ using Kiosk.Hardware.Gpio;
 using Kiosk.Hardware.Simulated;
 using Kiosk.Host.Events;
 using Kiosk.Host.Gallery;
+using Kiosk.Host.Mqtt;
 using Kiosk.Host.Recognition;
 using Kiosk.Host.Systemd;
 using Kiosk.Vision.Capture;
@@ -18,6 +19,9 @@ public sealed record ServiceSettings(KioskSettings Kiosk, FrameSourceOptions Cam
 {
     /// <summary>How often throughput is logged and shown as the systemd status.</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The site's broker, when configured (Mqtt:Host): status, events out, commands in, fleet gallery.</summary>
+    public MqttLinkSettings? Mqtt { get; init; }
 }
 
 /// <summary>
@@ -38,6 +42,8 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
     public SimulatedGpioDriver? SimulatedDriver { get; private set; }
     public RecognitionLoop? Loop { get; private set; }
     public FfmpegFrameSource? Source { get; private set; }
+    /// <summary>The broker link, when MQTT is configured and libmosquitto could be loaded.</summary>
+    public MqttLink? Mqtt { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -124,6 +130,7 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
                     notifier.Watchdog();
                 }
             };
+            Mqtt = StartMqtt(gallery, events);
             events.Append(KioskEvent.Now(EventKind.ServiceStarted, $"{gallery.FastIndex.PersonCount} people, camera {settings.Camera.Device}"));
             await source.StartAsync(stoppingToken).ConfigureAwait(false);
             notifier.Ready($"{gallery.FastIndex.PersonCount} people enrolled; watching {settings.Camera.Device}");
@@ -145,9 +152,31 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
             if (source is not null) await source.DisposeAsync().ConfigureAwait(false);
             if (Door is not null) await Door.DisposeAsync().ConfigureAwait(false); // locks
             if (driver is not null) await driver.DisposeAsync().ConfigureAwait(false);
+            // After the door: the goodbye to the broker may take seconds and must not keep the door waiting.
+            if (Mqtt is not null) await Mqtt.DisposeAsync().ConfigureAwait(false);
             gallery?.Dispose();
             liveness?.Dispose();
             events?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Connects to the site's broker, if configured. Without libmosquitto the kiosk still guards the door and
+    /// records every event (they go out once MQTT works): the failure is logged, not fatal.
+    /// </summary>
+    private MqttLink? StartMqtt(GalleryService gallery, EventStore events)
+    {
+        if (settings.Mqtt is not { } mqtt) return null;
+        try
+        {
+            var link = new MqttLink(mqtt, gallery, events, loggers, time);
+            link.Start();
+            return link;
+        }
+        catch (MqttException e)
+        {
+            Log.MqttUnavailable(_logger, e.Message);
+            return null;
         }
     }
 }

@@ -26,7 +26,7 @@ public static class ServiceSettingsLoader
             groups.Remove("TimeZone");
             var stats = config["Service:StatsInterval"] is { Length: > 0 } si ? TimeSpan.Parse(si, System.Globalization.CultureInfo.InvariantCulture) : TimeSpan.FromMinutes(1);
             if (stats <= TimeSpan.Zero) throw new SettingsException("Service:StatsInterval must be positive");
-            return new ServiceSettings(kiosk, camera, door, recognition, new AccessSchedule(groups, zone), kiosk.Events) { StatsInterval = stats };
+            return new ServiceSettings(kiosk, camera, door, recognition, new AccessSchedule(groups, zone), kiosk.Events) { StatsInterval = stats, Mqtt = Mqtt.MqttLinkSettings.Load(config) };
         }
         catch (Exception e) when (e is ArgumentException or OptionsValidationException or InvalidOperationException or TimeZoneNotFoundException or FormatException)
         {
