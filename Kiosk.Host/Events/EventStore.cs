@@ -220,7 +220,8 @@ public sealed class EventStore : IDisposable
         Check(e);
         string id = e.Id.ToString("D");
         long occurred = e.OccurredUtc.ToUnixTimeMilliseconds();
-        return Write("append an event", tx =>
+        bool added = false;
+        long sequence = Write("append an event", tx =>
         {
             using (var find = Command(_db, tx, "SELECT seq, kind, occurred_utc FROM events WHERE id = $id", ("$id", id)))
             using (var r = find.ExecuteReader())
@@ -249,8 +250,31 @@ public sealed class EventStore : IDisposable
                     ("$keep", _options.SnapshotRetention));
             }
             EnforceCap(tx);
+            added = true;
             return seq;
         });
+        if (added) RaiseAppended(sequence);
+        return sequence;
+    }
+
+    /// <summary>
+    /// Raised after <see cref="Append"/> committed a new event (not for an id already stored), with its sequence, on
+    /// the appending thread and outside the store's lock. Handlers must be quick (the appender waits for them); one
+    /// that throws is logged and does not fail the append. Appends by other processes raise nothing here.
+    /// </summary>
+    public event Action<long>? Appended;
+
+    private void RaiseAppended(long sequence)
+    {
+        try
+        {
+            Appended?.Invoke(sequence);
+        }
+        catch (Exception e)
+        {
+            // The event is on the disk: the appender must not see a failure and append it again.
+            Log.EventStoreAppendedHandlerFailed(_log, sequence, e);
+        }
     }
 
     private static void Check(KioskEvent e)
@@ -322,10 +346,17 @@ public sealed class EventStore : IDisposable
     // ---------------------------------------------------------------- reading
 
     /// <summary>The oldest events not yet handed on, in sequence order, with their snapshots: the outbox.</summary>
-    public IReadOnlyList<StoredEvent> Unsent(int max)
+    public IReadOnlyList<StoredEvent> Unsent(int max) => Unsent(0, max);
+
+    /// <summary>
+    /// The oldest events not yet handed on after <paramref name="afterSequence"/>, in sequence order, with their
+    /// snapshots: the outbox past what a publisher already has in flight.
+    /// </summary>
+    public IReadOnlyList<StoredEvent> Unsent(long afterSequence, int max)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(max);
-        return Read("read unsent events", () => ReadEvents(null, "WHERE e.sent = 0 ORDER BY e.seq LIMIT $max", withSnapshots: true, ("$max", max)));
+        return Read("read unsent events", () => ReadEvents(null, "WHERE e.sent = 0 AND e.seq > $after ORDER BY e.seq LIMIT $max",
+            withSnapshots: true, ("$after", afterSequence), ("$max", max)));
     }
 
     /// <summary>

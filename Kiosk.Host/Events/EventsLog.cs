@@ -33,4 +33,8 @@ internal static partial class Log
                   "given {GivenKind} at {GivenUtc:o}); the stored one is kept. Event ids must be unique per event")]
     public static partial void EventIdReused(ILogger logger, Guid eventId, EventKind storedKind, DateTimeOffset storedUtc,
         EventKind givenKind, DateTimeOffset givenUtc);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Error,
+        Message = "Event log: a handler of EventStore.Appended threw for event {Sequence}; the event is stored")]
+    public static partial void EventStoreAppendedHandlerFailed(ILogger logger, long sequence, Exception exception);
 }

@@ -177,6 +177,46 @@ public sealed class EventStoreTests : IDisposable
     }
 
     [Fact]
+    public void Unsent_after_a_sequence_skips_what_a_publisher_already_has_in_flight()
+    {
+        using var store = _dir.Open(_dir.Options(keepSnapshots: true));
+        for (int i = 1; i <= 6; i++) store.Append(E.Event(snapshot: i == 4 ? E.Jpeg(4) : null)); // sequences 1-6
+        store.MarkSent([2L, 5]);
+        Assert.Equal([3L, 4], store.Unsent(afterSequence: 1, max: 2).Select(s => s.Sequence));
+        Assert.Equal([4L, 6], store.Unsent(afterSequence: 3, max: 10).Select(s => s.Sequence));
+        Assert.Equal(E.Jpeg(4), store.Unsent(afterSequence: 3, max: 1)[0].Event.SnapshotJpeg);
+        Assert.Empty(store.Unsent(afterSequence: 6, max: 10));
+    }
+
+    [Fact]
+    public void Appended_is_raised_once_per_new_event_with_its_sequence_and_not_for_an_id_already_stored()
+    {
+        using var store = _dir.Open();
+        var raised = new List<long>();
+        store.Appended += raised.Add;
+        var e = E.Event();
+        long first = store.Append(e);
+        Assert.Equal(first, store.Append(e)); // the same id again: nothing written, nothing raised
+        long second = store.Append(E.Event());
+        Assert.Equal([first, second], raised);
+        using (var other = _dir.Open()) other.Append(E.Event()); // another connection's append is not seen here
+        Assert.Equal(2, raised.Count);
+    }
+
+    [Fact]
+    public void An_Appended_handler_that_throws_is_logged_and_the_append_still_succeeds()
+    {
+        var log = new RecordingLogger();
+        using var store = _dir.Open(logger: log);
+        store.Appended += _ => throw new InvalidOperationException("handler bug");
+        long seq = store.Append(E.Event());
+        Assert.Equal(1, store.Count);
+        var entry = Assert.Single(log.Entries, x => x.Id.Id == 4007);
+        Assert.Equal(LogLevel.Error, entry.Level);
+        Assert.Contains($"event {seq}", entry.Message);
+    }
+
+    [Fact]
     public void Beyond_the_cap_the_oldest_sent_events_are_deleted_and_unsent_ones_kept()
     {
         using var store = _dir.Open(_dir.Options(keepSnapshots: true, maxUnsent: 5));

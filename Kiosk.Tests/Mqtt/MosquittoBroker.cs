@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -11,6 +12,11 @@ namespace Kiosk.Tests.Mqtt;
 /// (<see cref="TlsPort"/>) whose server certificate chains to a CA made here (<see cref="CaFile"/>); anonymous clients
 /// are refused. <see cref="Stop"/> and <see cref="Start"/> again keep the ports. Dispose kills the broker.
 /// </summary>
+/// <remarks>
+/// Made by <see cref="Persistent"/>, the broker keeps sessions and queued messages in a file across restarts, as a broker
+/// with durable subscribers must; it writes that file on a graceful stop (<see cref="StopGracefully"/>, SIGTERM) and
+/// every few seconds, not on <see cref="Stop"/> (SIGKILL), which loses what it acknowledged since the last save.
+/// </remarks>
 public sealed class MosquittoBroker : IDisposable
 {
     public const string BrokerPath = "/usr/sbin/mosquitto";
@@ -23,7 +29,13 @@ public sealed class MosquittoBroker : IDisposable
     private readonly string _config;
     private Process? _process;
 
-    public MosquittoBroker()
+    public MosquittoBroker() : this(persistent: false) { }
+
+    /// <summary>A broker that keeps sessions and queued messages across a graceful restart (see the remarks).</summary>
+    public static MosquittoBroker Persistent() => new(persistent: true);
+
+    // Private: xunit wants one public constructor on a class fixture.
+    private MosquittoBroker(bool persistent)
     {
         if (!File.Exists(BrokerPath) || !File.Exists(PasswdPath))
             throw new InvalidOperationException(
@@ -40,7 +52,7 @@ public sealed class MosquittoBroker : IDisposable
             per_listener_settings false
             allow_anonymous false
             password_file {passwd}
-            persistence false
+            {(persistent ? Persistence() : "persistence false")}
             user {Environment.UserName}
             log_dest file {LogFile}
             log_type all
@@ -52,6 +64,18 @@ public sealed class MosquittoBroker : IDisposable
             """);
         Start();
     }
+
+    /// <summary>
+    /// The session store (mosquitto.db in the broker's folder). max_queued_messages 0: a durable subscriber that is
+    /// offline or slow during a burst gets every message (the default, 1000, drops the rest: a broker setting an
+    /// integrator with durable subscribers must change too).
+    /// </summary>
+    private string Persistence() => $"""
+        persistence true
+        persistence_location {_dir}/
+        autosave_interval 5
+        max_queued_messages 0
+        """;
 
     public int Port { get; }
     public int TlsPort { get; }
@@ -84,6 +108,37 @@ public sealed class MosquittoBroker : IDisposable
         if (_process is null) return;
         if (!_process.HasExited) _process.Kill();
         _process.WaitForExit();
+        _process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>
+    /// Freezes the broker (SIGSTOP): connections stay open and clients can still send, but nothing is read or
+    /// acknowledged any more. <see cref="Stop"/> then kills it without it ever answering.
+    /// </summary>
+    public void Pause() => Signal("-STOP");
+
+    private void Signal(string signal)
+    {
+        if (_process is not { HasExited: false }) throw new InvalidOperationException("mosquitto is not running");
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {_process.Id} failed ({kill.ExitCode})");
+    }
+
+    /// <summary>
+    /// Stops the broker as systemd does, with SIGTERM, and waits for it to exit: a persistent broker saves its sessions
+    /// and queued messages first. Clients see the connection drop (MQTT 3.1.1 has no server-side DISCONNECT).
+    /// </summary>
+    public void StopGracefully()
+    {
+        if (_process is null) return;
+        if (!_process.HasExited)
+        {
+            Signal("-TERM");
+            if (!_process.WaitForExit(TimeSpan.FromSeconds(15)))
+                throw new TimeoutException($"mosquitto did not exit within 15 s of SIGTERM: {ReadLog()}");
+        }
         _process.Dispose();
         _process = null;
     }
