@@ -193,7 +193,7 @@ public sealed class MqttClient : IAsyncDisposable
         }
         if (cancellationToken.CanBeCanceled)
         {
-            cancellationToken.Register(() =>
+            var registration = cancellationToken.Register(() =>
             {
                 lock (_gate)
                 {
@@ -202,6 +202,9 @@ public sealed class MqttClient : IAsyncDisposable
                 }
                 done.TrySetCanceled(cancellationToken);
             });
+            // Released with the publish: a long-lived token (the service's) must not collect one per message.
+            done.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
         return done.Task;
     }

@@ -14,6 +14,9 @@ public sealed record MqttLinkSettings(MqttOptions Broker, KioskTopics Topics)
     /// <summary>How often the retained status is refreshed when something in it changed (people, revision, backlog).</summary>
     public TimeSpan StatusRefresh { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The events outbox publisher's settings (Mqtt:EventWindow, Mqtt:EventPollInterval).</summary>
+    public EventPublisherOptions Events { get; init; } = new();
+
     /// <summary>Null when MQTT is not configured (no Mqtt:Host); otherwise validated settings.</summary>
     /// <exception cref="SettingsException">a value is invalid (the message names the key)</exception>
     public static MqttLinkSettings? Load(IConfiguration config)
@@ -26,7 +29,7 @@ public sealed record MqttLinkSettings(MqttOptions Broker, KioskTopics Topics)
             throw new SettingsException($"{MqttOptions.Section}:WillTopic is set; the kiosk's last will is its own status topic ({topics.Status}): remove the key");
         var refresh = KioskSettings.Get(config, $"{MqttOptions.Section}:StatusRefresh", TimeSpan.FromSeconds(10));
         if (refresh < TimeSpan.FromSeconds(1)) throw new SettingsException($"{MqttOptions.Section}:StatusRefresh must be at least 00:00:01");
-        return new MqttLinkSettings(broker, topics) { StatusRefresh = refresh };
+        return new MqttLinkSettings(broker, topics) { StatusRefresh = refresh, Events = EventPublisherOptions.Load(config) };
     }
 
     /// <summary>The host name, made a valid topic level: a kiosk needs no configuration to have a name.</summary>
@@ -59,6 +62,8 @@ public sealed class MqttLink : IAsyncDisposable
     private bool _started, _disposed;
 
     public MqttClient Client { get; }
+    /// <summary>Hands the event log's unsent events to the broker (always part of the link).</summary>
+    public EventPublisher Publisher { get; }
     public KioskTopics Topics => _settings.Topics;
     /// <summary>Retained status messages the broker acknowledged.</summary>
     public int StatusPublished { get; private set; }
@@ -75,6 +80,8 @@ public sealed class MqttLink : IAsyncDisposable
         Client = new MqttClient(settings.Broker.WithWill(t.Status, System.Text.Encoding.UTF8.GetString(StatusPayload.Offline(t).ToUtf8()), 1, true),
             loggers.CreateLogger<MqttClient>());
         Client.Connected += () => _connected.Release();
+        Publisher = new EventPublisher(events, Client, t.Events, t.Site, t.Kiosk, settings.Events, loggers.CreateLogger<EventPublisher>());
+        _parts.Add(Publisher.RunAsync);
     }
 
     /// <summary>Adds a part that runs while the link does (until it is disposed); before <see cref="Start"/>.</summary>

@@ -114,6 +114,34 @@ public sealed class MqttLinkTests : IDisposable
     }
 
     [Fact]
+    public async Task Events_recorded_while_the_link_runs_go_out_on_the_kiosks_events_topic()
+    {
+        var settings = Settings();
+        await using var watcher = new MqttClient(MqttTest.Options(_broker, "watcher-" + Guid.NewGuid().ToString("N")));
+        watcher.Start();
+        await watcher.SubscribeAsync(settings.Topics.Events);
+        var before = KioskEvent.Now(EventKind.ServiceStarted, "recorded before the link started");
+        _events.Append(before);
+        await using (var link = new MqttLink(settings, _gallery, _events, NullLoggerFactory.Instance))
+        {
+            link.Start();
+            var during = KioskEvent.Now(EventKind.UnknownFace, "recorded while connected");
+            _events.Append(during);
+            var ids = new List<string>();
+            while (ids.Count < 2)
+            {
+                var m = await MqttTest.NextMessageAsync(watcher);
+                using var doc = System.Text.Json.JsonDocument.Parse(m.Payload);
+                ids.Add(doc.RootElement.GetProperty("id").GetString()!);
+            }
+            Assert.Equal([before.Id.ToString("D"), during.Id.ToString("D")], ids);
+            var deadline = DateTime.UtcNow + MqttTest.Timeout;
+            while (_events.UnsentCount > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.Equal(0, _events.UnsentCount);
+        }
+    }
+
+    [Fact]
     public void Settings_are_off_without_a_host_and_refuse_names_that_are_not_one_topic_level()
     {
         Assert.Null(MqttLinkSettings.Load(new ConfigurationBuilder().Build()));
