@@ -62,6 +62,16 @@ internal static class EventSchema
                 SELECT RAISE(ABORT, 'events are immutable: only sent may change');
             END;
             """),
+        new(2, "the person's site-wide id", """
+            -- The gallery's uid (a UUID): the same person on every kiosk of the site, stable when renamed or re-enrolled.
+            ALTER TABLE events ADD COLUMN person_uid TEXT;
+            DROP TRIGGER events_immutable;
+            CREATE TRIGGER events_immutable
+            BEFORE UPDATE OF seq, id, kind, occurred_utc, person_id, person_name, score, tier, detail, person_uid ON events
+            BEGIN
+                SELECT RAISE(ABORT, 'events are immutable: only sent may change');
+            END;
+            """),
     ];
 
     public static int CurrentVersion => Migrations[^1].Version;

@@ -29,7 +29,7 @@ public sealed class EventStore : IDisposable
     private const int BusyTimeoutSeconds = 30;
 
     private const string Columns =
-        "e.seq, e.id, e.kind, e.occurred_utc, e.person_id, e.person_name, e.score, e.tier, e.detail, e.sent";
+        "e.seq, e.id, e.kind, e.occurred_utc, e.person_id, e.person_name, e.score, e.tier, e.detail, e.sent, e.person_uid";
 
     private readonly Lock _gate = new();
     private readonly SqliteConnection _db;
@@ -238,10 +238,10 @@ public sealed class EventStore : IDisposable
             }
 
             long seq = Scalar<long>(_db, tx, """
-                INSERT INTO events(id, kind, occurred_utc, person_id, person_name, score, tier, detail)
-                VALUES ($id, $kind, $t, $pid, $pname, $score, $tier, $detail) RETURNING seq
+                INSERT INTO events(id, kind, occurred_utc, person_id, person_name, score, tier, detail, person_uid)
+                VALUES ($id, $kind, $t, $pid, $pname, $score, $tier, $detail, $puid) RETURNING seq
                 """,
-                ("$id", id), ("$kind", e.Kind.ToString()), ("$t", occurred), ("$pid", e.PersonId), ("$pname", e.PersonName),
+                ("$id", id), ("$kind", e.Kind.ToString()), ("$t", occurred), ("$pid", e.PersonId), ("$pname", e.PersonName), ("$puid", e.PersonUid),
                 ("$score", e.Score is float s ? (double)s : null), ("$tier", e.Tier), ("$detail", e.Detail));
             if (_options.KeepSnapshots && e.SnapshotJpeg is { Length: > 0 } jpeg)
             {
@@ -425,7 +425,7 @@ public sealed class EventStore : IDisposable
                 r.IsDBNull(6) ? null : (float)r.GetDouble(6),
                 r.IsDBNull(7) ? null : r.GetString(7),
                 r.GetString(8),
-                withSnapshots && !r.IsDBNull(10) ? (byte[])r.GetValue(10) : null);
+                withSnapshots && !r.IsDBNull(11) ? (byte[])r.GetValue(11) : null) { PersonUid = r.IsDBNull(10) ? null : r.GetString(10) };
             list.Add(new StoredEvent(seq, e, r.GetInt64(9) != 0));
         }
         return list;

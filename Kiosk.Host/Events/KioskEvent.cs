@@ -33,6 +33,9 @@ public enum EventKind
 public sealed record KioskEvent(Guid Id, EventKind Kind, DateTimeOffset OccurredUtc, long? PersonId, string? PersonName,
     float? Score, string? Tier, string Detail, byte[]? SnapshotJpeg = null)
 {
+    /// <summary>The person's site-wide id (the gallery's uid), for grants and denials of a known person.</summary>
+    public string? PersonUid { get; init; }
+
     /// <summary>A new event with a fresh id, happening now.</summary>
     public static KioskEvent Now(EventKind kind, string detail, long? personId = null, string? personName = null,
         float? score = null, string? tier = null, byte[]? snapshotJpeg = null) =>

@@ -20,6 +20,7 @@ public sealed record EventPayload(
     [property: JsonPropertyName("occurred_utc")] string OccurredUtc,
     [property: JsonPropertyName("person_id")] long? PersonId,
     [property: JsonPropertyName("person_name")] string? PersonName,
+    [property: JsonPropertyName("person_uid")] string? PersonUid,
     [property: JsonPropertyName("score")] float? Score,
     [property: JsonPropertyName("tier")] string? Tier,
     [property: JsonPropertyName("detail")] string Detail,
@@ -33,7 +34,7 @@ public sealed record EventPayload(
         return new EventPayload(SchemaId, e.Id.ToString("D"), stored.Sequence, site, kiosk, e.Kind.ToString(),
             // ISO 8601, UTC, milliseconds: what the event log keeps.
             e.OccurredUtc.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
-            e.PersonId, e.PersonName, e.Score is { } s && float.IsFinite(s) ? s : null, e.Tier, e.Detail,
+            e.PersonId, e.PersonName, e.PersonUid, e.Score is { } s && float.IsFinite(s) ? s : null, e.Tier, e.Detail,
             e.SnapshotJpeg is { } jpeg ? Convert.ToBase64String(jpeg) : null);
     }
 

@@ -225,7 +225,7 @@ public sealed class RecognitionLoop
             string? refusal = person is null ? "removed from the gallery" : _schedule.Check(person, utc);
             if (refusal is not null)
             {
-                _events.Append(KioskEvent.Now(EventKind.Denied, refusal, decision.PersonId, person?.Name, decision.Score, tier, snapshot));
+                _events.Append(KioskEvent.Now(EventKind.Denied, refusal, decision.PersonId, person?.Name, decision.Score, tier, snapshot) with { PersonUid = person?.Uid });
                 _door.SignalDenied();
                 Decided?.Invoke(new DecisionRecord(track.Id, TrackVerdict.Deny, decision.PersonId, person?.Name, decision.Score, tier, refusal, utc, latency, false));
                 return;
@@ -238,7 +238,7 @@ public sealed class RecognitionLoop
             }
             _lastGrant[decision.PersonId] = now;
             // Written first: a grant the process dies after is still on record; a pulse never happens unrecorded.
-            _events.Append(KioskEvent.Now(EventKind.Granted, decision.Reason, decision.PersonId, person!.Name, decision.Score, tier, snapshot));
+            _events.Append(KioskEvent.Now(EventKind.Granted, decision.Reason, decision.PersonId, person!.Name, decision.Score, tier, snapshot) with { PersonUid = person.Uid });
             _door.Unlock(null, $"granted {person.Name}");
             _door.SignalGranted();
             Log.Granted(_logger, person.Name, decision.PersonId, decision.Score, tier, latency.TotalMilliseconds);
@@ -249,7 +249,7 @@ public sealed class RecognitionLoop
         var kind = decision.PersonId != 0 ? EventKind.Denied : EventKind.UnknownFace;
         var known = decision.PersonId != 0 ? _gallery.Store.GetPerson(decision.PersonId) : null;
         _events.Append(KioskEvent.Now(kind, decision.Reason, decision.PersonId == 0 ? null : decision.PersonId, known?.Name,
-            float.IsNaN(decision.Score) ? null : decision.Score, tier, snapshot));
+            float.IsNaN(decision.Score) ? null : decision.Score, tier, snapshot) with { PersonUid = known?.Uid });
         _door.SignalDenied();
         Log.Denied(_logger, decision.Reason, latency.TotalMilliseconds);
         Decided?.Invoke(new DecisionRecord(track.Id, TrackVerdict.Deny, decision.PersonId, known?.Name, decision.Score, tier, decision.Reason, utc, latency, false));

@@ -14,13 +14,35 @@ public sealed class EventStoreTests : IDisposable
     public void Open_creates_an_owner_only_file_in_WAL_mode_with_full_sync()
     {
         using var store = _dir.Open();
-        Assert.Equal(1, store.SchemaVersion);
+        Assert.Equal(EventSchema.CurrentVersion, store.SchemaVersion);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_dir.DatabasePath));
         Assert.Equal("wal", (string)store.Pragma("journal_mode")!);
         Assert.Equal(2L, store.Pragma("synchronous"));   // FULL: the WAL is fsynced at every commit
         Assert.Equal(1L, store.Pragma("foreign_keys"));  // snapshots go with their events
         Assert.Equal(0, store.Count);
         Assert.Equal(0, store.UnsentCount);
+    }
+
+    [Fact]
+    public void A_version_1_log_is_migrated_keeping_its_events_and_the_persons_site_id_is_kept_and_immutable()
+    {
+        // A log written by the first version: its schema and one event, as that version wrote them.
+        Directory.CreateDirectory(Path.GetDirectoryName(_dir.DatabasePath)!);
+        _dir.Execute(EventSchema.Migrations[0].Sql + """
+            INSERT INTO meta(key, value) VALUES ('schema_version', 1), ('store', 'kiosk-events');
+            INSERT INTO events(id, kind, occurred_utc, person_id, person_name, detail)
+            VALUES ('0f8fad5b-d9cb-469f-a165-70867728950e', 'Granted', 1700000000000, 3, 'Ada', 'old');
+            """);
+        using var store = _dir.Open();
+        Assert.Equal(EventSchema.CurrentVersion, store.SchemaVersion);
+        var old = Assert.Single(store.Latest(10));
+        Assert.Equal(("Ada", (string?)null), (old.Event.PersonName, old.Event.PersonUid));
+
+        string uid = Guid.NewGuid().ToString("D");
+        store.Append(E.Event() with { PersonUid = uid });
+        Assert.Equal(uid, store.Latest(1)[0].Event.PersonUid);
+        var e = Assert.ThrowsAny<Exception>(() => _dir.Execute("UPDATE events SET person_uid = 'x'"));
+        Assert.Contains("immutable", e.Message);
     }
 
     [Fact]
@@ -393,7 +415,7 @@ public sealed class EventStoreTests : IDisposable
         {
             using var store = _dir.Open(options);
             Assert.NotNull(other);
-            Assert.Equal(1, store.SchemaVersion);
+            Assert.Equal(EventSchema.CurrentVersion, store.SchemaVersion);
             Assert.Equal(1, store.Append(E.Event()));
             Assert.Equal(2, other.Append(E.Event()));
             Assert.Equal(2, store.Count);
