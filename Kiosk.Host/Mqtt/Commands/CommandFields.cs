@@ -20,9 +20,18 @@ internal sealed partial class CommandFields
         _prefix = prefix;
         foreach (var p in obj.EnumerateObject())
         {
+            string name;
+            try
+            {
+                name = p.Name;
+            }
+            catch (InvalidOperationException)
+            {
+                throw new CommandException(CommandErrors.BadValue, $"{prefix}a field name is not valid Unicode text (a lone surrogate escape)");
+            }
             // A repeated key is ambiguous (parsers keep the first or the last): refused, not guessed.
-            if (!_fields.TryAdd(p.Name, p.Value)) Duplicates.Add(p.Name);
-            else _order.Add(p.Name);
+            if (!_fields.TryAdd(name, p.Value)) Duplicates.Add(name);
+            else _order.Add(name);
         }
     }
 

@@ -207,6 +207,12 @@ public sealed partial class CommandProcessor : IDisposable
     private JsonDocument Parse(ReadOnlyMemory<byte> json, Call call, string what)
     {
         JsonDocument document;
+        // JsonDocument checks the UTF-8 of a string only when it is read: checked here, once, for the whole text.
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span))
+        {
+            TakeHead(json.Span[..Math.Min(json.Length, MqttMessage.TruncatedHeadBytes)], call);
+            throw new CommandException(BadJson, $"{what} is not valid UTF-8 text, so not JSON");
+        }
         try
         {
             document = JsonDocument.Parse(json, JsonOptions);
@@ -269,7 +275,7 @@ public sealed partial class CommandProcessor : IDisposable
     private void ReadHeaderLeniently(CommandFields fields, Call call)
     {
         call.RequestId = fields.TryGet("request_id", out var id) && id.ValueKind == JsonValueKind.String
-            && id.GetString() is { } text && CommandFields.IsRequestId(text) ? text : null;
+            && CommandFields.Text(id, "request_id") is var text && CommandFields.IsRequestId(text) ? text : null;
         // An unusable reply_to sends the reply (saying so) to the default topic.
         call.ReplyTo = fields.TryGet("reply_to", out var to) && to.ValueKind == JsonValueKind.String
             && CommandFields.Text(to, "reply_to") is var topic && CommandFields.CheckReplyTopic(topic, _topics.Commands) is null ? topic : null;
@@ -510,7 +516,7 @@ public sealed partial class CommandProcessor : IDisposable
 
     private static CommandException UnknownPersonError(CommandFields f) =>
         f.TryGet("person_id", out var uid) && uid.ValueKind == JsonValueKind.String
-            ? new CommandException(UnknownPerson, $"no person has person_id {CommandFields.Printable(uid.GetString()!)}")
+            ? new CommandException(UnknownPerson, $"no person has person_id {CommandFields.Printable(CommandFields.Text(uid, "person_id"))}")
             : new CommandException(UnknownPerson, $"no person has external_id '{CommandFields.Printable(f.TryGet("external_id", out var e) ? CommandFields.Text(e, "external_id") : "")}'");
 
     private List<(string Source, byte[] Data)> ReadImages(CommandFields f)
