@@ -161,6 +161,24 @@ public sealed class CommandsOptionsTests : IDisposable
         Assert.Contains("--key-file", noKey.Stderr);
     }
 
+    [Fact]
+    public void The_documentation_lists_every_error_code_and_its_schemas_are_json()
+    {
+        string docs = Path.Combine(TestPaths.RepoRoot, "docs", "mqtt");
+        string text = File.ReadAllText(Path.Combine(docs, "commands.md"));
+        using var reply = JsonDocument.Parse(File.ReadAllText(Path.Combine(docs, "reply.schema.json")));
+        using var command = JsonDocument.Parse(File.ReadAllText(Path.Combine(docs, "command.schema.json")));
+        var documented = reply.RootElement.GetProperty("properties").GetProperty("error").GetProperty("properties").GetProperty("code")
+            .GetProperty("enum").EnumerateArray().Select(e => e.GetString()!).Order().ToArray();
+        Assert.Equal(CommandErrors.All.Order().ToArray(), documented);
+        foreach (string code in CommandErrors.All) Assert.Contains($"| `{code}` |", text);
+        Assert.Equal(CommandProcessor.CommandSchema, command.RootElement.GetProperty("$id").GetString());
+        Assert.Equal(CommandProcessor.ReplySchema, reply.RootElement.GetProperty("$id").GetString());
+        using var events = JsonDocument.Parse(File.ReadAllText(Path.Combine(docs, "event.schema.json")));
+        var kinds = events.RootElement.GetProperty("properties").GetProperty("kind").GetProperty("enum").EnumerateArray().Select(e => e.GetString()!);
+        Assert.Equal(Enum.GetNames<Kiosk.Host.Events.EventKind>(), kinds);
+    }
+
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(byte[]? stdin, params string[] args)
     {
         var info = new ProcessStartInfo(Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
