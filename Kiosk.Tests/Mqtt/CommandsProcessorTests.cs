@@ -302,6 +302,9 @@ public sealed class CommandsProcessorTests : IDisposable
             var tooLong = CommandRig.Command("open-door", "door-1");
             tooLong["seconds"] = 301;
             Assert.Equal("bad_value", Send(processor, tooLong).Code);
+            tooLong["request_id"] = "door-1b";
+            var beyondDouble = ParsedReply.From(processor.Process(_rig.Signed(tooLong.ToJsonString().Replace("\"seconds\":301", "\"seconds\":1e999"))));
+            Assert.Equal("bad_value", beyondDouble.Code);
             Assert.False(rig.Door.IsUnlocked);
 
             var open = CommandRig.Command("open-door", "door-2");

@@ -425,7 +425,8 @@ public sealed partial class CommandProcessor : IDisposable
         TimeSpan? pulse = null;
         if (f.Optional("seconds", JsonValueKind.Number, "a number of seconds", out _) is { } s)
         {
-            double seconds = s.GetDouble();
+            // TryGetDouble is false for a number beyond double (1e999): as out of range as any other.
+            double seconds = s.TryGetDouble(out double d) ? d : double.PositiveInfinity;
             if (!(seconds > 0) || seconds > DoorOptions.MaxUnlockPulse.TotalSeconds)
                 throw new CommandException(BadValue, $"seconds is {seconds.ToString(CultureInfo.InvariantCulture)}; it must be more than 0 and at most {DoorOptions.MaxUnlockPulse.TotalSeconds} (the door's limit)");
             pulse = TimeSpan.FromSeconds(seconds);
@@ -595,8 +596,8 @@ public sealed partial class CommandProcessor : IDisposable
             float quality = DefaultTemplateQuality;
             if (t.Optional("quality", JsonValueKind.Number, "a number from 0 to 1", out _) is { } q)
             {
-                double value = q.GetDouble();
-                if (value is < 0 or > 1) throw new CommandException(BadValue, $"{name}.quality is {value.ToString(CultureInfo.InvariantCulture)}; it must be 0 to 1");
+                double value = q.TryGetDouble(out double d) ? d : double.NaN;
+                if (!(value is >= 0 and <= 1)) throw new CommandException(BadValue, $"{name}.quality is {value.ToString(CultureInfo.InvariantCulture)}; it must be 0 to 1");
                 quality = (float)value;
             }
             templates.Add(new TemplateDraft(model, hash, vector, quality, call.Stored(name)));
