@@ -111,6 +111,22 @@ internal sealed partial class CommandFields
         }
     }
 
+    /// <summary>The text of a string value; false for another type or text that is not valid Unicode.</summary>
+    public static bool TryText(JsonElement value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text)
+    {
+        text = null;
+        if (value.ValueKind != JsonValueKind.String) return false;
+        try
+        {
+            text = value.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     public static string Describe(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.Object => "an object",

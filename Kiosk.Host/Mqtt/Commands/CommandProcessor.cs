@@ -159,7 +159,7 @@ public sealed partial class CommandProcessor : IDisposable
         {
             if (fields.Has("body") || fields.Has("signature"))
             {
-                byte[] body = OpenEnvelope(fields, call);
+                var body = OpenEnvelope(fields, call);
                 command = body;
                 inner = Parse(body, call, "body");
                 fields = new CommandFields(inner.RootElement, "");
@@ -240,33 +240,33 @@ public sealed partial class CommandProcessor : IDisposable
     }
 
     /// <summary>The signed command's exact bytes, once its signature is checked.</summary>
-    private byte[] OpenEnvelope(CommandFields envelope, Call call)
+    private ReadOnlyMemory<byte> OpenEnvelope(CommandFields envelope, Call call)
     {
         envelope.RejectDuplicates();
         envelope.RejectUnknown(new HashSet<string> { "body", "signature" }, "a signed command");
         var bodyElement = envelope.Required("body", JsonValueKind.String, "the command as a JSON string");
         var signatureElement = envelope.Required("signature", JsonValueKind.String, "the base64 HMAC-SHA256 of body");
         // The bytes signed are the body's own, unescaped from the JSON string: no canonical form needed.
-        byte[] body;
+        ReadOnlyMemory<byte> body;
         try
         {
             var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(bodyElement);
             var reader = new Utf8JsonReader(raw);
             reader.Read();
-            body = new byte[reader.ValueSpan.Length];
-            body = body[..reader.CopyString(body)];
+            byte[] unescaped = new byte[reader.ValueSpan.Length];
+            body = unescaped.AsMemory(0, reader.CopyString(unescaped));
         }
         catch (InvalidOperationException)
         {
             throw new CommandException(BadValue, "body is not valid Unicode text (a lone surrogate escape)");
         }
-        TakeHead(body.AsSpan(0, Math.Min(body.Length, MqttMessage.TruncatedHeadBytes)), call);
+        TakeHead(body.Span[..Math.Min(body.Length, MqttMessage.TruncatedHeadBytes)], call);
         if (_key is null)
             throw new CommandException(_options.RequireSignedCommands ? SignatureRequired : BadSignature,
                 "this kiosk has no signing key (Mqtt:CommandKeyFile) to check the signature with");
         if (!signatureElement.TryGetBytesFromBase64(out byte[]? given) || given.Length != CommandKey.SignatureBytes)
             throw new CommandException(BadSignature, $"signature must be the base64 of {CommandKey.SignatureBytes} bytes (HMAC-SHA256)");
-        if (!_key.Verify(body, given))
+        if (!_key.Verify(body.Span, given))
             throw new CommandException(BadSignature, "signature does not match body (wrong key, or body changed after signing)");
         return body;
     }
@@ -274,11 +274,11 @@ public sealed partial class CommandProcessor : IDisposable
     /// <summary>The request id and reply topic when they are usable, before anything else is checked: every refusal from here on carries them.</summary>
     private void ReadHeaderLeniently(CommandFields fields, Call call)
     {
-        call.RequestId = fields.TryGet("request_id", out var id) && id.ValueKind == JsonValueKind.String
-            && CommandFields.Text(id, "request_id") is var text && CommandFields.IsRequestId(text) ? text : null;
+        call.RequestId = fields.TryGet("request_id", out var id) && CommandFields.TryText(id, out string? text) && CommandFields.IsRequestId(text)
+            ? text : null;
         // An unusable reply_to sends the reply (saying so) to the default topic.
-        call.ReplyTo = fields.TryGet("reply_to", out var to) && to.ValueKind == JsonValueKind.String
-            && CommandFields.Text(to, "reply_to") is var topic && CommandFields.CheckReplyTopic(topic, _topics.Commands) is null ? topic : null;
+        call.ReplyTo = fields.TryGet("reply_to", out var to) && CommandFields.TryText(to, out string? topic)
+            && CommandFields.CheckReplyTopic(topic, _topics.Commands) is null ? topic : null;
     }
 
     private void CheckHeader(CommandFields fields, Call call, DateTimeOffset now)
