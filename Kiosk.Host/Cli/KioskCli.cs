@@ -31,6 +31,7 @@ public static class KioskCli
                 ServiceCommands.Demo(settings),
                 EventCommands.Events(settings),
                 EventCommands.Attendance(settings),
+                CommandCommands.Command(),
             };
             // Our own handler below: user-facing failures as one line, anything else with its stack trace.
             return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

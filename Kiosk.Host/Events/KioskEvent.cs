@@ -17,6 +17,8 @@ public enum EventKind
     SourceRecovered,
     ServiceStarted,
     ServiceStopping,
+    /// <summary>The door was opened by a remote command (MQTT open-door), not by a face or the exit button.</summary>
+    RemoteOpen,
 }
 
 /// <summary>

@@ -68,6 +68,10 @@ public sealed class GalleryService : IDisposable
     public IdentificationSettings Settings { get; }
     public FaceIndex FastIndex { get; }
     public FaceIndex? AccurateIndex { get; }
+    /// <summary>The model hash stored with the fast tier's templates (see <see cref="ModelKey"/>): what a template made elsewhere must carry.</summary>
+    public string FastModelKey => _fastHash;
+    /// <summary>The same for the accurate tier; null without one.</summary>
+    public string? AccurateModelKey => _accurateEmbedder is null ? null : _accurateHash;
     /// <summary>People with no template for a tier's model and no stored crop to make one from: they need new photos.</summary>
     public IReadOnlyList<Person> NeedNewPhotos { get; private set; } = [];
     /// <summary>Templates made from stored crops at start, after a model was installed or changed.</summary>
@@ -212,7 +216,13 @@ public sealed class GalleryService : IDisposable
     /// transaction, only if at least one photo passed: a rejected enrollment leaves nothing behind.
     /// </summary>
     /// <param name="uid">the new person's site-wide id, when the caller has one (see <see cref="GalleryStore.Enroll"/>)</param>
-    public EnrollmentResult Enroll(PersonDraft draft, IEnumerable<EnrollmentPhoto> photos, long? existingPersonId = null, string? uid = null)
+    /// <param name="readyTemplates">
+    /// Templates made elsewhere (a remote enrollment), stored in the same transaction as the photos'. The caller has
+    /// checked them (model, hash, length, duplicates). With them and no photo offered, the person is stored from them
+    /// alone; photos offered that all fail still store nothing.
+    /// </param>
+    public EnrollmentResult Enroll(PersonDraft draft, IEnumerable<EnrollmentPhoto> photos, long? existingPersonId = null, string? uid = null,
+        IReadOnlyList<TemplateDraft>? readyTemplates = null)
     {
         if (existingPersonId is null) GalleryValidation.Normalize(draft, nameof(draft)); // bad fields fail before any work
         var accepted = new List<string>();
@@ -220,8 +230,10 @@ public sealed class GalleryService : IDisposable
         var templates = new List<TemplateDraft>();
         var policy = Policy();
         Span<Match> top = stackalloc Match[1];
+        int offered = 0;
         foreach (var photo in photos)
         {
+            offered++;
             if (photo.Image is null) { rejected.Add((photo.Source, photo.Unreadable ?? "unreadable")); continue; }
             IReadOnlyList<FaceResult> faces;
             try
@@ -258,7 +270,12 @@ public sealed class GalleryService : IDisposable
             }
             accepted.Add(photo.Source);
         }
-        if (accepted.Count == 0) return new EnrollmentResult(null, accepted, rejected);
+        if (accepted.Count == 0 && (offered > 0 || readyTemplates is not { Count: > 0 })) return new EnrollmentResult(null, accepted, rejected);
+        if (readyTemplates is not null)
+        {
+            templates.AddRange(readyTemplates);
+            accepted.AddRange(readyTemplates.Select(t => t.Source));
+        }
 
         Person person;
         if (existingPersonId is { } id)

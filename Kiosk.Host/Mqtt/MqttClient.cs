@@ -8,7 +8,17 @@ using static Kiosk.Host.Mqtt.Interop.Mosquitto;
 namespace Kiosk.Host.Mqtt;
 
 /// <summary>A message received on a subscription; topic and payload are copies, owned by the receiver.</summary>
-public sealed record MqttMessage(string Topic, byte[] Payload, int Qos, bool Retain);
+public sealed record MqttMessage(string Topic, byte[] Payload, int Qos, bool Retain)
+{
+    /// <summary>How much of a message over <see cref="MqttOptions.MaxIncomingBytes"/> is copied: enough to read its header fields.</summary>
+    public const int TruncatedHeadBytes = 64 * 1024;
+
+    /// <summary>The payload's size as sent; more than <see cref="Payload"/>'s when <see cref="Truncated"/>.</summary>
+    public int Length { get; init; } = Payload.Length;
+
+    /// <summary>The message was over <see cref="MqttOptions.MaxIncomingBytes"/>: <see cref="Payload"/> holds only its first bytes.</summary>
+    public bool Truncated => Length > Payload.Length;
+}
 
 /// <summary>
 /// Why a connection attempt or a connection ended. <see cref="Code"/> is the CONNACK code (MQTT 3.1.1), the reason
@@ -326,8 +336,11 @@ public sealed class MqttClient : IAsyncDisposable
             client = From(obj);
             if (client is null || message == null) return;
             string topic = Marshal.PtrToStringUTF8((IntPtr)message->topic) ?? "";
-            byte[] payload = message->payloadlen > 0 ? new ReadOnlySpan<byte>(message->payload, message->payloadlen).ToArray() : [];
-            client._messages.Writer.TryWrite(new MqttMessage(topic, payload, message->qos, message->retain != 0));
+            int length = Math.Max(0, message->payloadlen);
+            // An oversized message is not copied whole into managed memory: its head lets the receiver still say why.
+            int copied = length > client._options.MaxIncomingBytes ? Math.Min(length, MqttMessage.TruncatedHeadBytes) : length;
+            byte[] payload = copied > 0 ? new ReadOnlySpan<byte>(message->payload, copied).ToArray() : [];
+            client._messages.Writer.TryWrite(new MqttMessage(topic, payload, message->qos, message->retain != 0) { Length = length });
         }
         catch (Exception e)
         {

@@ -49,6 +49,15 @@ public sealed class MqttOptions
     public int WillQos { get; init; } = 1;
     public bool WillRetain { get; init; }
 
+    /// <summary>
+    /// Largest message copied whole from the network library; a bigger one arrives as its first
+    /// <see cref="MqttMessage.TruncatedHeadBytes"/> with <see cref="MqttMessage.Truncated"/> set. 64 KiB to 256 MiB.
+    /// </summary>
+    public int MaxIncomingBytes { get; init; } = DefaultMaxIncomingBytes;
+    public const int DefaultMaxIncomingBytes = 16 * 1024 * 1024;
+    /// <summary>MQTT's own limit on a packet (the remaining-length field), 256 MiB less one byte.</summary>
+    public const int MaxPacketBytes = 268_435_455;
+
     public bool UseTls => !string.IsNullOrEmpty(CaFile);
 
     /// <summary>A copy with this last will (the kiosk's retained <c>offline</c> status).</summary>
@@ -92,6 +101,8 @@ public sealed class MqttOptions
             throw new SettingsException($"{Section}:WillTopic is '{WillTopic}'; it must be a topic name without wildcards");
         if (WillQos is < 0 or > 2)
             throw new SettingsException($"{Section}:WillQos is {WillQos}; it must be 0, 1 or 2");
+        if (MaxIncomingBytes is < MqttMessage.TruncatedHeadBytes or > MaxPacketBytes)
+            throw new SettingsException($"{Section}:MaxIncomingBytes is {MaxIncomingBytes}; it must be {MqttMessage.TruncatedHeadBytes} to {MaxPacketBytes} bytes");
     }
 
     /// <summary>Reads section <c>Mqtt</c> and validates it.</summary>
@@ -118,6 +129,7 @@ public sealed class MqttOptions
             WillPayload = Text(config, "WillPayload") ?? "",
             WillQos = KioskSettings.Get(config, $"{Section}:WillQos", 1),
             WillRetain = KioskSettings.Get(config, $"{Section}:WillRetain", false),
+            MaxIncomingBytes = KioskSettings.Get(config, $"{Section}:MaxIncomingBytes", DefaultMaxIncomingBytes),
         };
         options.Validate();
         return options;

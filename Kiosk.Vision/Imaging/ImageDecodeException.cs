@@ -15,4 +15,10 @@ public sealed class ImageDecodeException : Exception
 
     /// <summary>Why decoding failed, without the source name.</summary>
     public string Reason { get; }
+
+    /// <summary>
+    /// The header declares more pixels than <see cref="ImageLimits"/> allow: the data may be fine, the picture is too
+    /// big (a remote caller can be told to send a smaller one rather than that the data is broken).
+    /// </summary>
+    public bool ExceedsLimits { get; init; }
 }

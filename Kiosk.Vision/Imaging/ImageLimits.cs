@@ -38,7 +38,7 @@ internal static class ImageLimits
     {
         if (Check(width, height) is { } reason)
         {
-            throw new ImageDecodeException(sourceName, $"{format}: {reason}");
+            throw new ImageDecodeException(sourceName, $"{format}: {reason}") { ExceedsLimits = width >= 1 && height >= 1 };
         }
     }
 }
