@@ -1,5 +1,8 @@
+using System.Threading.Channels;
+using Kiosk.Hardware.Door;
 using Kiosk.Host.Events;
 using Kiosk.Host.Gallery;
+using Kiosk.Host.Mqtt.Commands;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -17,6 +20,9 @@ public sealed record MqttLinkSettings(MqttOptions Broker, KioskTopics Topics)
     /// <summary>The events outbox publisher's settings (Mqtt:EventWindow, Mqtt:EventPollInterval).</summary>
     public EventPublisherOptions Events { get; init; } = new();
 
+    /// <summary>Commands in: signatures, limits, open-door (Mqtt:CommandKeyFile, Mqtt:RequireSignedCommands, ...).</summary>
+    public CommandOptions Commands { get; init; } = new();
+
     /// <summary>Null when MQTT is not configured (no Mqtt:Host); otherwise validated settings.</summary>
     /// <exception cref="SettingsException">a value is invalid (the message names the key)</exception>
     public static MqttLinkSettings? Load(IConfiguration config)
@@ -29,7 +35,7 @@ public sealed record MqttLinkSettings(MqttOptions Broker, KioskTopics Topics)
             throw new SettingsException($"{MqttOptions.Section}:WillTopic is set; the kiosk's last will is its own status topic ({topics.Status}): remove the key");
         var refresh = KioskSettings.Get(config, $"{MqttOptions.Section}:StatusRefresh", TimeSpan.FromSeconds(10));
         if (refresh < TimeSpan.FromSeconds(1)) throw new SettingsException($"{MqttOptions.Section}:StatusRefresh must be at least 00:00:01");
-        return new MqttLinkSettings(broker, topics) { StatusRefresh = refresh, Events = EventPublisherOptions.Load(config) };
+        return new MqttLinkSettings(broker, topics) { StatusRefresh = refresh, Events = EventPublisherOptions.Load(config), Commands = CommandOptions.Load(config) };
     }
 
     /// <summary>The host name, made a valid topic level: a kiosk needs no configuration to have a name.</summary>
@@ -64,12 +70,19 @@ public sealed class MqttLink : IAsyncDisposable
     public MqttClient Client { get; }
     /// <summary>Hands the event log's unsent events to the broker (always part of the link).</summary>
     public EventPublisher Publisher { get; }
+    /// <summary>Takes the kiosk's commands (enroll, update, delete, open-door, get-person) and replies.</summary>
+    public CommandListener Commands { get; }
+    private readonly Channel<MqttMessage>? _galleryMessages = null;
+    private readonly Channel<MqttMessage> _commandMessages = Channel.CreateBounded<MqttMessage>(
+        new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
     public KioskTopics Topics => _settings.Topics;
     /// <summary>Retained status messages the broker acknowledged.</summary>
     public int StatusPublished { get; private set; }
 
     /// <exception cref="MqttException">libmosquitto is missing or refused an option</exception>
-    public MqttLink(MqttLinkSettings settings, GalleryService gallery, EventStore events, ILoggerFactory loggers, TimeProvider? time = null)
+    /// <param name="door">the door open-door commands pulse (Mqtt:AllowOpenDoor); null: they are refused</param>
+    public MqttLink(MqttLinkSettings settings, GalleryService gallery, EventStore events, DoorController? door, ILoggerFactory loggers,
+        TimeProvider? time = null)
     {
         _settings = settings;
         _gallery = gallery;
@@ -82,6 +95,23 @@ public sealed class MqttLink : IAsyncDisposable
         Client.Connected += () => _connected.Release();
         Publisher = new EventPublisher(events, Client, t.Events, t.Site, t.Kiosk, settings.Events, loggers.CreateLogger<EventPublisher>());
         _parts.Add(Publisher.RunAsync);
+        Commands = new CommandListener(Client, settings.Topics, gallery, door, events, settings.Commands,
+            loggers.CreateLogger<CommandListener>(), _time);
+        _parts.Add(ct => Commands.RunAsync(_commandMessages.Reader, ct));
+        _parts.Add(RouteAsync);
+    }
+
+    /// <summary>
+    /// One client, one stream of messages: each goes to the part that subscribed to its topic. A flood on one topic
+    /// (at most 64 waiting, the oldest dropped) cannot hold up another.
+    /// </summary>
+    private async Task RouteAsync(CancellationToken ct)
+    {
+        await foreach (var m in Client.Messages.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            if (m.Topic == Topics.Commands) _commandMessages.Writer.TryWrite(m);
+            else if (m.Topic.StartsWith(Topics.GalleryPrefix, StringComparison.Ordinal)) _galleryMessages?.Writer.TryWrite(m);
+        }
     }
 
     /// <summary>Adds a part that runs while the link does (until it is disposed); before <see cref="Start"/>.</summary>
@@ -185,6 +215,7 @@ public sealed class MqttLink : IAsyncDisposable
             }
         }
         await Client.DisposeAsync().ConfigureAwait(false);
+        Commands.Dispose();
         _stop.Dispose();
         _connected.Dispose();
     }

@@ -169,7 +169,7 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
         if (settings.Mqtt is not { } mqtt) return null;
         try
         {
-            var link = new MqttLink(mqtt, gallery, events, loggers, time);
+            var link = new MqttLink(mqtt, gallery, events, Door, loggers, time);
             link.Start();
             return link;
         }

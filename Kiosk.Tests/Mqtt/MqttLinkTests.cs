@@ -63,7 +63,7 @@ public sealed class MqttLinkTests : IDisposable
     public async Task The_retained_status_says_online_with_its_details_follows_changes_and_says_offline_on_a_clean_stop()
     {
         var settings = Settings();
-        var link = new MqttLink(settings, _gallery, _events, NullLoggerFactory.Instance);
+        var link = new MqttLink(settings, _gallery, _events, null, NullLoggerFactory.Instance);
         link.Start();
         await link.Client.WaitConnectedAsync(new CancellationTokenSource(MqttTest.Timeout).Token);
 
@@ -97,7 +97,7 @@ public sealed class MqttLinkTests : IDisposable
     {
         await using var relay = new TcpRelay(_broker.Port);
         var settings = Settings(relay.Port);
-        await using var link = new MqttLink(settings, _gallery, _events, NullLoggerFactory.Instance);
+        await using var link = new MqttLink(settings, _gallery, _events, null, NullLoggerFactory.Instance);
         link.Start();
         await using var watcher = new MqttClient(MqttTest.Options(_broker, "watcher-" + Guid.NewGuid().ToString("N")));
         watcher.Start();
@@ -122,7 +122,7 @@ public sealed class MqttLinkTests : IDisposable
         await watcher.SubscribeAsync(settings.Topics.Events);
         var before = KioskEvent.Now(EventKind.ServiceStarted, "recorded before the link started");
         _events.Append(before);
-        await using (var link = new MqttLink(settings, _gallery, _events, NullLoggerFactory.Instance))
+        await using (var link = new MqttLink(settings, _gallery, _events, null, NullLoggerFactory.Instance))
         {
             link.Start();
             var during = KioskEvent.Now(EventKind.UnknownFace, "recorded while connected");
