@@ -105,6 +105,24 @@ public sealed class MqttOptions
             throw new SettingsException($"{Section}:MaxIncomingBytes is {MaxIncomingBytes}; it must be {MqttMessage.TruncatedHeadBytes} to {MaxPacketBytes} bytes");
     }
 
+    /// <summary>
+    /// Mqtt:PasswordFile: the password in a file of its own (owner-only, or a systemd credential), so the settings
+    /// files need not hold it. One line; a trailing newline is not part of it.
+    /// </summary>
+    private static string? ReadPasswordFile(string? path)
+    {
+        if (path is null) return null;
+        try
+        {
+            return File.ReadAllText(path).TrimEnd('\r', '\n') is { Length: > 0 } p ? p
+                : throw new SettingsException($"{Section}:PasswordFile {path} is empty");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SettingsException($"{Section}:PasswordFile {path} cannot be read: {e.Message}");
+        }
+    }
+
     /// <summary>Reads section <c>Mqtt</c> and validates it.</summary>
     /// <param name="defaultClientId">used when Mqtt:ClientId is not set</param>
     public static MqttOptions Load(IConfiguration config, string? defaultClientId = null)
@@ -117,7 +135,7 @@ public sealed class MqttOptions
             Port = KioskSettings.Get(config, $"{Section}:Port", ca is null ? DefaultPort : DefaultTlsPort),
             ClientId = Text(config, "ClientId") ?? defaultClientId ?? "",
             Username = Text(config, "Username"),
-            Password = Text(config, "Password"),
+            Password = Text(config, "Password") ?? ReadPasswordFile(Text(config, "PasswordFile")),
             CaFile = ca,
             CertFile = Text(config, "CertFile"),
             KeyFile = Text(config, "KeyFile"),

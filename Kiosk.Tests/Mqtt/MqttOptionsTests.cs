@@ -50,4 +50,27 @@ public sealed class MqttOptionsTests
         var o = new MqttOptions { Host = "b", ClientId = "k", Username = "u", Password = "hunter2-secret" };
         Assert.DoesNotContain("hunter2-secret", o.ToString());
     }
+
+    [Fact]
+    public void The_password_may_come_from_a_file_of_its_own_and_a_missing_or_empty_one_is_named()
+    {
+        string dir = Directory.CreateTempSubdirectory("kiosk-mqtt-pw").FullName;
+        try
+        {
+            string file = Path.Combine(dir, "mqtt-password");
+            File.WriteAllText(file, "hunter2-secret\n");
+            var o = Load(("Mqtt:Host", "broker"), ("Mqtt:ClientId", "k"), ("Mqtt:Username", "kiosk"), ("Mqtt:PasswordFile", file));
+            Assert.Equal("hunter2-secret", o.Password);
+
+            File.WriteAllText(file, "\n");
+            Assert.Contains("Mqtt:PasswordFile", Assert.Throws<SettingsException>(() =>
+                Load(("Mqtt:Host", "broker"), ("Mqtt:ClientId", "k"), ("Mqtt:Username", "kiosk"), ("Mqtt:PasswordFile", file))).Message);
+            Assert.Contains("Mqtt:PasswordFile", Assert.Throws<SettingsException>(() =>
+                Load(("Mqtt:Host", "broker"), ("Mqtt:ClientId", "k"), ("Mqtt:Username", "kiosk"), ("Mqtt:PasswordFile", Path.Combine(dir, "none")))).Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
