@@ -543,6 +543,37 @@ public sealed class GalleryStore : IDisposable
         });
     }
 
+    /// <summary>Every uid this gallery holds a site state of: its people's and its tombstones'.</summary>
+    public IReadOnlyList<string> SiteUids() => Read("list site ids", () =>
+    {
+        var uids = new List<string>();
+        using var cmd = Command(_db, null, "SELECT uid FROM people UNION ALL SELECT uid FROM tombstones");
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) uids.Add(r.GetString(0));
+        return uids;
+    });
+
+    /// <summary>
+    /// Marks the current state of these people and tombstones as not published, so it goes out again: the broker lost
+    /// its copy (restarted without persistence, or someone cleared the topic). Unknown uids are ignored.
+    /// </summary>
+    /// <returns>How many were marked.</returns>
+    public int RepublishSiteRecords(IReadOnlyCollection<string> uids)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        if (uids.Count == 0) return 0;
+        return Write("mark records for publishing again", tx =>
+        {
+            int marked = 0;
+            foreach (string uid in uids)
+            {
+                marked += Execute(_db, tx, "UPDATE people SET site_published = 0 WHERE uid = $u AND site_published = site_revision", ("$u", uid));
+                marked += Execute(_db, tx, "UPDATE tombstones SET published = 0 WHERE uid = $u AND published = 1", ("$u", uid));
+            }
+            return marked;
+        });
+    }
+
     /// <summary>
     /// Notes that the site has the person's (or tombstone's) state of <paramref name="siteRevision"/>: only if that is
     /// still the local one, so a change made meanwhile still goes out.
