@@ -32,6 +32,7 @@ public static class KioskCli
                 EventCommands.Events(settings),
                 EventCommands.Attendance(settings),
                 CommandCommands.Command(),
+                FleetCommands.Fleet(),
             };
             // Our own handler below: user-facing failures as one line, anything else with its stack trace.
             return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
@@ -58,7 +59,7 @@ public static class KioskCli
     public static bool IsUserFacing(Exception e) => e is UsageException or ImageDecodeException or ModelFileException
         or OnnxRuntimeException or OnnxRuntimeNotFoundException or ModelSpecMismatchException or ModelSpecException
         or BackendUnavailableException or PairListFormatException or SettingsException or TurboJpegException
-        or Gallery.GalleryException or Gallery.GalleryKeyException or Events.EventStoreException
+        or Gallery.GalleryException or Gallery.GalleryKeyException or Events.EventStoreException or Fleet.SiteKeyException
         or FileNotFoundException or DirectoryNotFoundException;
 }
 

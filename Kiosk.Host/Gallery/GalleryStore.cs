@@ -342,11 +342,11 @@ public sealed class GalleryStore : IDisposable
         return true;
     });
 
-    private void Tombstone(SqliteTransaction tx, string uid, long siteRevision, bool published) =>
+    private void Tombstone(SqliteTransaction tx, string uid, long siteRevision, bool published, DateTimeOffset? deletedUtc = null) =>
         Execute(_db, tx, """
             INSERT INTO tombstones(uid, site_revision, deleted_utc, published) VALUES ($u, $r, $t, $p)
             ON CONFLICT(uid) DO UPDATE SET site_revision = excluded.site_revision, deleted_utc = excluded.deleted_utc, published = excluded.published
-            """, ("$u", uid), ("$r", siteRevision), ("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ("$p", published));
+            """, ("$u", uid), ("$r", siteRevision), ("$t", (deletedUtc ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds()), ("$p", published));
 
     /// <summary>
     /// Checkpoints and truncates the WAL, rebuilds the file without free pages, and truncates the WAL again: the
@@ -500,6 +500,288 @@ public sealed class GalleryStore : IDisposable
         });
     }
 
+    // ---------------------------------------------------------------- the site gallery (fleet sync)
+
+    /// <summary>
+    /// Local changes the site has not seen yet: people whose site revision is above the one last published (their
+    /// fields and every template, of every model, decrypted) and unpublished tombstones; at most
+    /// <paramref name="max"/> records, people first (by id), then tombstones (by uid).
+    /// </summary>
+    /// <exception cref="GalleryException">A template does not decrypt, or SQLite failed.</exception>
+    public IReadOnlyList<SiteRecord> PendingSitePublications(int max = int.MaxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        return Read("list the changes the site has not seen", () =>
+        {
+            using var tx = _db.BeginTransaction(deferred: true);
+            var records = new List<SiteRecord>();
+            var people = ReadPeople(tx, "WHERE p.id IN (SELECT id FROM people WHERE site_published < site_revision ORDER BY id LIMIT $n)", [("$n", max)]);
+            foreach (var p in people) records.Add(LocalSiteRecord(tx, p));
+            if (records.Count < max)
+            {
+                using var cmd = Command(_db, tx, "SELECT uid, site_revision, deleted_utc FROM tombstones WHERE published = 0 ORDER BY uid LIMIT $n",
+                    ("$n", max - records.Count));
+                using var r = cmd.ExecuteReader();
+                while (r.Read())
+                    records.Add(new SiteRecord(r.GetString(0), r.GetInt64(1), true, null, DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2))));
+            }
+            return records;
+        });
+    }
+
+    /// <summary>This gallery's site state of a person: live (fields and every template) or their tombstone; null when neither.</summary>
+    public SiteRecord? SiteRecordOf(string uid)
+    {
+        string u = NormalizeUid(uid);
+        return Read("read a person's site state", () =>
+        {
+            using var tx = _db.BeginTransaction(deferred: true);
+            if (Scalar<long?>(_db, tx, "SELECT id FROM people WHERE uid = $u", ("$u", u)) is long id) return LocalSiteRecord(tx, ReadPerson(tx, id)!);
+            using var cmd = Command(_db, tx, "SELECT site_revision, deleted_utc FROM tombstones WHERE uid = $u", ("$u", u));
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? new SiteRecord(u, r.GetInt64(0), true, null, DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1))) : null;
+        });
+    }
+
+    /// <summary>Every uid this gallery holds a site state of: its people's and its tombstones'.</summary>
+    public IReadOnlyList<string> SiteUids() => Read("list site ids", () =>
+    {
+        var uids = new List<string>();
+        using var cmd = Command(_db, null, "SELECT uid FROM people UNION ALL SELECT uid FROM tombstones");
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) uids.Add(r.GetString(0));
+        return uids;
+    });
+
+    /// <summary>
+    /// Marks the current state of these people and tombstones as not published, so it goes out again: the broker lost
+    /// its copy (restarted without persistence, or someone cleared the topic). Unknown uids are ignored.
+    /// </summary>
+    /// <returns>How many were marked.</returns>
+    public int RepublishSiteRecords(IReadOnlyCollection<string> uids)
+    {
+        ArgumentNullException.ThrowIfNull(uids);
+        if (uids.Count == 0) return 0;
+        return Write("mark records for publishing again", tx =>
+        {
+            int marked = 0;
+            foreach (string uid in uids)
+            {
+                marked += Execute(_db, tx, "UPDATE people SET site_published = 0 WHERE uid = $u AND site_published = site_revision", ("$u", uid));
+                marked += Execute(_db, tx, "UPDATE tombstones SET published = 0 WHERE uid = $u AND published = 1", ("$u", uid));
+            }
+            return marked;
+        });
+    }
+
+    /// <summary>
+    /// Notes that the site has the person's (or tombstone's) state of <paramref name="siteRevision"/>: only if that is
+    /// still the local one, so a change made meanwhile still goes out.
+    /// </summary>
+    /// <returns>False when the local state has moved on (or was never that revision).</returns>
+    public bool MarkSitePublished(string uid, long siteRevision)
+    {
+        string u = NormalizeUid(uid);
+        return Write("mark a change published", tx =>
+            Execute(_db, tx, "UPDATE people SET site_published = $r WHERE uid = $u AND site_revision = $r AND site_published <> $r",
+                ("$u", u), ("$r", siteRevision))
+            + Execute(_db, tx, "UPDATE tombstones SET published = 1 WHERE uid = $u AND site_revision = $r AND published = 0",
+                ("$u", u), ("$r", siteRevision)) > 0);
+    }
+
+    /// <summary>
+    /// Applies a person's state from the site gallery in one transaction, so that every kiosk ends with the same state
+    /// whatever order records arrive in:
+    /// <list type="bullet">
+    /// <item>a higher revision than the local one (the person's, or their tombstone's) is applied;</item>
+    /// <item>a lower one is <see cref="SiteApplyOutcome.Stale"/>, and the local state is marked for publishing again,
+    ///   so a stale retained copy at the broker is replaced;</item>
+    /// <item>the same revision with other content: a tombstone beats a live person (fail secure); between two live
+    ///   states the one whose canonical plaintext (<see cref="SiteRecordJson"/>) has the higher SHA-256 wins; the same
+    ///   content is <see cref="SiteApplyOutcome.Unchanged"/>.</item>
+    /// </list>
+    /// A live record replaces the person's fields and templates (a person is added with that uid if missing, and any
+    /// tombstone goes); templates identical to a local one keep their row, and so their stored crop. Templates are
+    /// kept as the record has them, not trimmed to <see cref="GalleryOptions.MaxTemplatesPerPerson"/>: the record is
+    /// the site's state. A tombstone deletes the person (secure_delete zeroes the rows) and is kept. Applied records
+    /// count as published: they came from the site. A change to people bumps <see cref="Revision"/>.
+    /// <para>An ExternalId that another uid holds here makes the record a <see cref="SiteApplyOutcome.Conflict"/>,
+    /// refused whole: uids are the identity, external ids a unique label, and silently taking the label from one
+    /// person for another could let the wrong face open a door; someone must change or delete one of the two. The
+    /// same for a vector whose length differs from the stored templates of its model.</para>
+    /// </summary>
+    /// <exception cref="ArgumentException">The record is invalid or not in canonical form (the message names the field).</exception>
+    /// <exception cref="GalleryException">SQLite failed, or a local template does not decrypt; nothing was changed.</exception>
+    public SiteApplyResult ApplySiteRecord(SiteRecord record)
+    {
+        var (person, templates) = CheckSiteRecord(record);
+        string uid = record.Uid;
+        return Write("apply a site record", tx =>
+        {
+            Person? local = Scalar<long?>(_db, tx, "SELECT id FROM people WHERE uid = $u", ("$u", uid)) is long id ? ReadPerson(tx, id) : null;
+            long? tombstone = local is null ? Scalar<long?>(_db, tx, "SELECT site_revision FROM tombstones WHERE uid = $u", ("$u", uid)) : null;
+            long localRevision = local?.SiteRevision ?? tombstone ?? 0;
+
+            int order = record.Revision.CompareTo(localRevision);
+            string how = order > 0 ? "newer" : "older";
+            if (order == 0 && (local is not null || tombstone is not null))
+            {
+                how = "the tie-break winner";
+                if (local is null) order = record.Deleted ? 0 : -1;      // two deletions agree; a tombstone beats a live copy
+                else if (record.Deleted) order = 1;                       // fail secure: the deletion wins
+                else order = SiteRecordJson.Digest(record).AsSpan().SequenceCompareTo(SiteRecordJson.Digest(LocalSiteRecord(tx, local)));
+                order = Math.Sign(order);
+            }
+
+            if (order == 0)
+            {
+                // The site has exactly this state: nothing to publish.
+                MarkPublished(tx, uid, record.Revision);
+                return new SiteApplyResult(SiteApplyOutcome.Unchanged, $"person {uid} is already at site revision {record.Revision}", local?.Id);
+            }
+            if (order < 0)
+            {
+                // Ours is newer: whoever published the older copy (a kiosk that was offline, a replay) gets ours back.
+                if (local is not null) Execute(_db, tx, "UPDATE people SET site_published = 0 WHERE id = $id", ("$id", local.Id));
+                else Execute(_db, tx, "UPDATE tombstones SET published = 0 WHERE uid = $u", ("$u", uid));
+                return new SiteApplyResult(SiteApplyOutcome.Stale,
+                    $"person {uid}: the site record (revision {record.Revision}{(record.Deleted ? ", deleted" : "")}) loses to the local " +
+                    $"{(local is null ? "tombstone" : "state")} (revision {localRevision}); the local one will be published again", local?.Id);
+            }
+
+            if (record.Deleted)
+            {
+                if (local is not null)
+                {
+                    Execute(_db, tx, "DELETE FROM people WHERE id = $id", ("$id", local.Id));
+                    BumpRevision(tx);
+                }
+                Tombstone(tx, uid, record.Revision, published: true, record.DeletedUtc);
+                return new SiteApplyResult(SiteApplyOutcome.Applied,
+                    local is null ? $"person {uid}: tombstone of revision {record.Revision} kept" : $"person {uid} (local {local.Id}) deleted at site revision {record.Revision} ({how})",
+                    local?.Id);
+            }
+
+            if (SiteConflict(tx, uid, local?.Id, person!, templates) is { } conflict)
+                return new SiteApplyResult(SiteApplyOutcome.Conflict, conflict, local?.Id);
+            Execute(_db, tx, "DELETE FROM tombstones WHERE uid = $u", ("$u", uid));
+            long revision = BumpRevision(tx);
+            long personId;
+            if (local is null)
+            {
+                personId = InsertPerson(tx, person!, record.Person!.CreatedUtc, revision, uid, record.Revision, record.Revision);
+            }
+            else
+            {
+                personId = local.Id;
+                UpdateFields(tx, personId, person!, revision);
+                Execute(_db, tx, "UPDATE people SET created_utc = $c, site_revision = $r, site_published = $r WHERE id = $id",
+                    ("$c", record.Person!.CreatedUtc.ToUnixTimeMilliseconds()), ("$r", record.Revision), ("$id", personId));
+            }
+            ReplaceTemplates(tx, personId, record.Person!.Templates);
+            return new SiteApplyResult(SiteApplyOutcome.Applied,
+                $"person {uid} (local {personId}) {(local is null ? "added" : "replaced")} at site revision {record.Revision} ({how})", personId);
+        });
+    }
+
+    /// <summary>The record's content checked and normalized; it must already be in the normalized form, since kiosks
+    /// compare states by their bytes.</summary>
+    private static (GalleryValidation.NormalizedPerson? Person, List<TemplateDraft> Templates) CheckSiteRecord(SiteRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        const string param = nameof(record);
+        if (record.Uid is null || NormalizeUid(record.Uid) != record.Uid)
+            throw new ArgumentException($"uid '{record.Uid}' is not a UUID in its canonical form (lower case, with hyphens)", param);
+        if (record.Revision is < 1 or > SiteRecord.MaxRevision)
+            throw new ArgumentException($"revision {record.Revision} is out of range 1..{SiteRecord.MaxRevision}", param);
+        if (record.Deleted)
+        {
+            if (record.Person is not null) throw new ArgumentException("a deletion carries no person", param);
+            return (null, []);
+        }
+        var p = record.Person ?? throw new ArgumentException("a live record has no person", param);
+        if (p.Groups is null || p.Templates is null) throw new ArgumentException("the person's groups or templates are missing", param);
+        var normalized = GalleryValidation.Normalize(new PersonDraft(p.Name, p.ExternalId, p.Groups, p.ValidFrom, p.ValidUntil, p.Enabled), param);
+        if (normalized.Name != p.Name || normalized.ExternalId != p.ExternalId || !normalized.Groups.SequenceEqual(p.Groups))
+            throw new ArgumentException("the person's fields are not in normalized form (untrimmed text, unsorted or repeated groups)", param);
+        if (p.Templates.Count > SiteRecordJson.MaxTemplates)
+            throw new ArgumentException($"the record has {p.Templates.Count} templates; at most {SiteRecordJson.MaxTemplates}", param);
+        var templates = new List<TemplateDraft>(p.Templates.Count);
+        var dims = new Dictionary<(string, string), int>();
+        foreach (var t in p.Templates)
+        {
+            if (t is null) throw new ArgumentException("a template is null", param);
+            var draft = new TemplateDraft(t.ModelName, t.ModelHash, t.Vector, t.Quality, t.Source);
+            GalleryValidation.Check(draft, param);
+            if (t.Source.Length > MaxSourceLength) throw new ArgumentException($"a template's Source is {t.Source.Length} characters long; at most {MaxSourceLength}", param);
+            if (dims.TryGetValue((t.ModelName, t.ModelHash), out int dim) && dim != t.Vector.Length)
+                throw new ArgumentException($"templates of model {t.ModelName} ({t.ModelHash}) have {dim} and {t.Vector.Length} values", param);
+            dims[(t.ModelName, t.ModelHash)] = t.Vector.Length;
+            templates.Add(draft);
+        }
+        return (normalized, templates);
+    }
+
+    private const int MaxSourceLength = 4096;
+
+    /// <summary>Why a live record cannot be applied here, or null.</summary>
+    private string? SiteConflict(SqliteTransaction tx, string uid, long? localId, GalleryValidation.NormalizedPerson person, List<TemplateDraft> templates)
+    {
+        if (person.ExternalId is { } ext)
+        {
+            using var cmd = Command(_db, tx, "SELECT id, uid FROM people WHERE external_id = $e AND uid <> $u", ("$e", ext), ("$u", uid));
+            using var r = cmd.ExecuteReader();
+            if (r.Read())
+                return $"ExternalId '{ext}' of site person {uid} is already person {r.GetString(1)}'s here (local person {r.GetInt64(0)}); " +
+                       $"the record is refused until one of the two is changed or deleted";
+        }
+        foreach (var t in templates.DistinctBy(t => (t.ModelName, t.ModelHash)))
+        {
+            if (Scalar<long?>(_db, tx, "SELECT dim FROM templates WHERE model_name = $m AND model_hash = $h AND person_id <> $p LIMIT 1",
+                    ("$m", t.ModelName), ("$h", t.ModelHash), ("$p", localId ?? -1)) is long dim && dim != t.Vector.Length)
+                return $"site person {uid} has templates of model {t.ModelName} ({t.ModelHash}) with {t.Vector.Length} values, " +
+                       $"but this gallery's templates of that model have {dim}; the record is refused";
+        }
+        return null;
+    }
+
+    /// <summary>Makes the person's templates the given ones: identical templates keep their rows (and crops), the
+    /// others are deleted or added.</summary>
+    private void ReplaceTemplates(SqliteTransaction tx, long personId, IReadOnlyList<SiteTemplate> wanted)
+    {
+        var have = ReadTemplates(tx, "WHERE person_id = $p", ("$p", personId));
+        var add = new List<SiteTemplate>();
+        foreach (var t in wanted)
+        {
+            int i = have.FindIndex(h => h.ModelName == t.ModelName && h.ModelHash == t.ModelHash && h.Vector.AsSpan().SequenceEqual(t.Vector));
+            if (i < 0) { add.Add(t); continue; }
+            var h = have[i];
+            have.RemoveAt(i);
+            if (h.Quality != t.Quality || h.Source != t.Source || h.CreatedUtc != t.CreatedUtc)
+                Execute(_db, tx, "UPDATE templates SET quality = $q, source = $s, created_utc = $c WHERE id = $id",
+                    ("$q", (double)t.Quality), ("$s", t.Source), ("$c", t.CreatedUtc.ToUnixTimeMilliseconds()), ("$id", h.Id));
+        }
+        foreach (var h in have) Execute(_db, tx, "DELETE FROM templates WHERE id = $id", ("$id", h.Id));
+        if (add.Count > 0)
+            InsertTemplates(tx, personId, add.ConvertAll(t => new TemplateDraft(t.ModelName, t.ModelHash, t.Vector, t.Quality, t.Source)),
+                add.ConvertAll(t => t.CreatedUtc), trim: false);
+    }
+
+    private void MarkPublished(SqliteTransaction tx, string uid, long siteRevision)
+    {
+        Execute(_db, tx, "UPDATE people SET site_published = $r WHERE uid = $u AND site_revision = $r", ("$u", uid), ("$r", siteRevision));
+        Execute(_db, tx, "UPDATE tombstones SET published = 1 WHERE uid = $u AND site_revision = $r", ("$u", uid), ("$r", siteRevision));
+    }
+
+    /// <summary>A person's whole state as the site gallery holds it.</summary>
+    private SiteRecord LocalSiteRecord(SqliteTransaction tx, Person p)
+    {
+        var templates = ReadTemplates(tx, "WHERE person_id = $p", ("$p", p.Id))
+            .ConvertAll(t => new SiteTemplate(t.ModelName, t.ModelHash, t.Vector, t.Quality, t.Source, t.CreatedUtc));
+        return new SiteRecord(p.Uid, p.SiteRevision, false,
+            new SitePerson(p.Name, p.ExternalId, p.Groups, p.ValidFrom, p.ValidUntil, p.Enabled, p.CreatedUtc, templates));
+    }
+
     // ---------------------------------------------------------------- internals
 
     private static void CheckTemplates(IReadOnlyList<TemplateDraft> templates)
@@ -509,9 +791,10 @@ public sealed class GalleryStore : IDisposable
         foreach (var t in templates) GalleryValidation.Check(t, nameof(templates));
     }
 
-    /// <summary>Inserts templates (and crops) and trims the person to the best N per model; the kept new ones.</summary>
+    /// <summary>Inserts templates (and crops) and, with <paramref name="trim"/>, trims the person to the best N per model;
+    /// the kept new ones.</summary>
     private List<StoredTemplate> InsertTemplates(SqliteTransaction tx, long personId, IReadOnlyList<TemplateDraft> templates,
-        IReadOnlyList<DateTimeOffset>? createdUtc = null)
+        IReadOnlyList<DateTimeOffset>? createdUtc = null, bool trim = true)
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var stored = new List<StoredTemplate>(templates.Count);
@@ -545,6 +828,7 @@ public sealed class GalleryStore : IDisposable
                 DateTimeOffset.FromUnixTimeMilliseconds(created)));
         }
 
+        if (!trim) return stored;
         var dropped = new HashSet<long>();
         foreach (var (model, hash) in templates.Select(t => (t.ModelName, t.ModelHash)).Distinct())
         {
