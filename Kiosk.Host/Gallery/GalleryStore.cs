@@ -1001,13 +1001,24 @@ public sealed class GalleryStore : IDisposable
     }
 
     /// <summary>One write transaction (BEGIN IMMEDIATE) under the lock: committed when the body returns, rolled back when it throws.</summary>
-    private T Write<T>(string what, Func<SqliteTransaction, T> body) => Read(what, () =>
+    private T Write<T>(string what, Func<SqliteTransaction, T> body)
     {
-        using var tx = _db.BeginTransaction();
-        T result = body(tx);
-        tx.Commit();
+        T result = Read(what, () =>
+        {
+            using var tx = _db.BeginTransaction();
+            T r = body(tx);
+            tx.Commit();
+            return r;
+        });
+        Changed?.Invoke(); // outside the lock: a handler may read the store
         return result;
-    });
+    }
+
+    /// <summary>
+    /// Raised after every committed write through this store (not by other processes: poll <see cref="Revision"/>
+    /// for those), on the writer's thread. Handlers must be quick and must not throw.
+    /// </summary>
+    public event Action? Changed;
 
     /// <summary>A pragma's value on this store's connection, for tests.</summary>
     internal object? Pragma(string name) => Read("read a pragma", () => ScalarObject(_db, null, $"PRAGMA {name}"));

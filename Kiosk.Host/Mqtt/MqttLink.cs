@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Kiosk.Hardware.Door;
 using Kiosk.Host.Events;
+using Kiosk.Host.Fleet;
 using Kiosk.Host.Gallery;
 using Kiosk.Host.Mqtt.Commands;
 using Microsoft.Extensions.Configuration;
@@ -23,6 +24,9 @@ public sealed record MqttLinkSettings(MqttOptions Broker, KioskTopics Topics)
     /// <summary>Commands in: signatures, limits, open-door (Mqtt:CommandKeyFile, Mqtt:RequireSignedCommands, ...).</summary>
     public CommandOptions Commands { get; init; } = new();
 
+    /// <summary>The fleet gallery (section Fleet): off unless Fleet:Enabled, with the site key.</summary>
+    public FleetOptions Fleet { get; init; } = new();
+
     /// <summary>Null when MQTT is not configured (no Mqtt:Host); otherwise validated settings.</summary>
     /// <exception cref="SettingsException">a value is invalid (the message names the key)</exception>
     public static MqttLinkSettings? Load(IConfiguration config)
@@ -35,7 +39,7 @@ public sealed record MqttLinkSettings(MqttOptions Broker, KioskTopics Topics)
             throw new SettingsException($"{MqttOptions.Section}:WillTopic is set; the kiosk's last will is its own status topic ({topics.Status}): remove the key");
         var refresh = KioskSettings.Get(config, $"{MqttOptions.Section}:StatusRefresh", TimeSpan.FromSeconds(10));
         if (refresh < TimeSpan.FromSeconds(1)) throw new SettingsException($"{MqttOptions.Section}:StatusRefresh must be at least 00:00:01");
-        return new MqttLinkSettings(broker, topics) { StatusRefresh = refresh, Events = EventPublisherOptions.Load(config), Commands = CommandOptions.Load(config) };
+        return new MqttLinkSettings(broker, topics) { StatusRefresh = refresh, Events = EventPublisherOptions.Load(config), Commands = CommandOptions.Load(config), Fleet = FleetOptions.Load(config) };
     }
 
     /// <summary>The host name, made a valid topic level: a kiosk needs no configuration to have a name.</summary>
@@ -72,7 +76,9 @@ public sealed class MqttLink : IAsyncDisposable
     public EventPublisher Publisher { get; }
     /// <summary>Takes the kiosk's commands (enroll, update, delete, open-door, get-person) and replies.</summary>
     public CommandListener Commands { get; }
-    private readonly Channel<MqttMessage>? _galleryMessages = null;
+    /// <summary>The fleet gallery sync, when Fleet:Enabled.</summary>
+    public SiteGallerySync? Fleet { get; }
+    private readonly SiteKey? _siteKey;
     private readonly Channel<MqttMessage> _commandMessages = Channel.CreateBounded<MqttMessage>(
         new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
     public KioskTopics Topics => _settings.Topics;
@@ -98,6 +104,14 @@ public sealed class MqttLink : IAsyncDisposable
         Commands = new CommandListener(Client, settings.Topics, gallery, door, events, settings.Commands,
             loggers.CreateLogger<CommandListener>(), _time);
         _parts.Add(ct => Commands.RunAsync(_commandMessages.Reader, ct));
+        if (settings.Fleet.Enabled)
+        {
+            _siteKey = SiteKey.Load(settings.Fleet.SiteKeyFile);
+            Fleet = new SiteGallerySync(Client, settings.Topics, gallery, _siteKey, settings.Fleet, loggers.CreateLogger<SiteGallerySync>());
+            // Every local change (a command, the CLI in this process) goes out at once rather than at the next poll.
+            gallery.Store.Changed += Fleet.NotifyLocalChange;
+            _parts.Add(Fleet.RunAsync);
+        }
         _parts.Add(RouteAsync);
     }
 
@@ -110,7 +124,7 @@ public sealed class MqttLink : IAsyncDisposable
         await foreach (var m in Client.Messages.ReadAllAsync(ct).ConfigureAwait(false))
         {
             if (m.Topic == Topics.Commands) _commandMessages.Writer.TryWrite(m);
-            else if (m.Topic.StartsWith(Topics.GalleryPrefix, StringComparison.Ordinal)) _galleryMessages?.Writer.TryWrite(m);
+            else Fleet?.Offer(m);
         }
     }
 
@@ -216,6 +230,8 @@ public sealed class MqttLink : IAsyncDisposable
         }
         await Client.DisposeAsync().ConfigureAwait(false);
         Commands.Dispose();
+        if (Fleet is not null) _gallery.Store.Changed -= Fleet.NotifyLocalChange;
+        _siteKey?.Dispose();
         _stop.Dispose();
         _connected.Dispose();
     }
