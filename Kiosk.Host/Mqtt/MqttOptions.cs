@@ -65,7 +65,7 @@ public sealed class MqttOptions
     {
         Host = Host, Port = Port, ClientId = ClientId, Username = Username, Password = Password, CaFile = CaFile, CertFile = CertFile,
         KeyFile = KeyFile, KeepAlive = KeepAlive, ProtocolVersion = ProtocolVersion, ReconnectMin = ReconnectMin, ReconnectMax = ReconnectMax,
-        WillTopic = topic, WillPayload = payload, WillQos = qos, WillRetain = retain,
+        MaxIncomingBytes = MaxIncomingBytes, WillTopic = topic, WillPayload = payload, WillQos = qos, WillRetain = retain,
     };
 
     public void Validate()

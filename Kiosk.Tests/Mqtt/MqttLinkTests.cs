@@ -165,4 +165,27 @@ public sealed class MqttLinkTests : IDisposable
         Assert.Equal($"kiosk-hq-{ok.Topics.Kiosk}", ok.Broker.ClientId);
         Assert.Equal("kiosk/hq/" + ok.Topics.Kiosk + "/events", ok.Topics.Events);
     }
+
+    [Fact]
+    public void The_shipped_settings_file_loads_with_a_broker_named_and_keeps_every_default()
+    {
+        var named = new Dictionary<string, string?> { ["Mqtt:Host"] = "broker.local", ["Mqtt:Site"] = "hq", ["Mqtt:Kiosk"] = "door-1" };
+        var shipped = MqttLinkSettings.Load(new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(TestPaths.RepoRoot, "config", "appsettings.json")).AddInMemoryCollection(named).Build())!;
+        var defaults = MqttLinkSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(named).Build())!;
+        object[] Facts(MqttLinkSettings s) =>
+        [
+            s.Broker.Port, s.Broker.ClientId, s.Broker.KeepAlive, s.Broker.ProtocolVersion, s.Broker.ReconnectMin, s.Broker.ReconnectMax,
+            s.Broker.MaxIncomingBytes, s.Broker.UseTls, s.StatusRefresh, s.Events.Window, s.Events.PollInterval, s.Commands.RequireSignedCommands,
+            s.Commands.CommandMaxAge, s.Commands.AllowOpenDoor, s.Commands.MaxCommandBytes, s.Commands.MaxImagesPerCommand, s.Commands.MaxImageBytes,
+            s.Fleet.Enabled, s.Fleet.PollInterval, s.Fleet.MaxPayloadBytes,
+        ];
+        Assert.Equal(Facts(defaults), Facts(shipped));
+        Assert.Null(MqttLinkSettings.Load(new ConfigurationBuilder().AddJsonFile(Path.Combine(TestPaths.RepoRoot, "config", "appsettings.json")).Build()));
+
+        // The will is the status topic, and the copy carrying it keeps every other setting.
+        var withWill = shipped.Broker.WithWill("kiosk/hq/door-1/status", "offline", 1, true);
+        Assert.Equal(shipped.Broker.MaxIncomingBytes, withWill.MaxIncomingBytes);
+        Assert.Equal((shipped.Broker.Host, shipped.Broker.ClientId, shipped.Broker.KeepAlive), (withWill.Host, withWill.ClientId, withWill.KeepAlive));
+    }
 }
