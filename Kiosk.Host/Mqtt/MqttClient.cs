@@ -58,7 +58,12 @@ public sealed class MqttClient : IAsyncDisposable
     private volatile bool _isConnected;
     private volatile MqttConnectionFailure? _lastFailure;
     private int _failures;
-    private bool _gaveUp; // libmosquitto's loop ended on a failure it does not retry
+    private bool _gaveUp; // libmosquitto's loop ended on a failure it does not retry; the reviver starts it again
+    private bool _gaveUpLogged; // that failure was logged at Error in this outage; repeats go to Debug
+    private int _revivals; // consecutive restarts of the loop without a connection: the backoff's exponent
+    private readonly SemaphoreSlim _revive = new(0);
+    private readonly CancellationTokenSource _reviverStop = new();
+    private Task _reviver = Task.CompletedTask;
     private bool _refused; // the connect callback reported this attempt's refusal; its disconnect adds nothing
     private bool _started, _disposed;
     [ThreadStatic] private static MqttClient? t_inCallbackOf; // set while a callback of that client runs on this thread
@@ -163,6 +168,47 @@ public sealed class MqttClient : IAsyncDisposable
             NoteFailure("cannot connect", new MqttConnectionFailure(rc, MosquittoLibrary.Describe(rc, Marshal.GetLastPInvokeError()), false));
         }
         MosquittoLibrary.Check(mosquitto_loop_start(_mosq), "mosquitto_loop_start");
+        _reviver = Task.Run(ReviveAsync);
+    }
+
+    /// <summary>
+    /// libmosquitto 2.0 ends its network loop on some failures instead of retrying (an MQTT 5 refusal such as a wrong
+    /// password, a failed TLS handshake). A kiosk must come back by itself once the broker or its settings are put
+    /// right, so the loop is started again here, with the same backoff as the library's own reconnects.
+    /// </summary>
+    private async Task ReviveAsync()
+    {
+        var ct = _reviverStop.Token;
+        try
+        {
+            while (true)
+            {
+                await _revive.WaitAsync(ct).ConfigureAwait(false);
+                int n;
+                lock (_gate) n = _revivals++;
+                double seconds = Math.Min(_options.ReconnectMax.TotalSeconds, _options.ReconnectMin.TotalSeconds * Math.Pow(2, Math.Min(n, 20)));
+                await Task.Delay(TimeSpan.FromSeconds(seconds), ct).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    if (_disposed || !_gaveUp) continue;
+                    _gaveUp = false;
+                }
+                // disconnect marks the state so that the loop (if still unwinding) ends; loop_stop joins its thread.
+                mosquitto_disconnect(_mosq);
+                mosquitto_loop_stop(_mosq, false);
+                int rc = mosquitto_connect_async(_mosq, _options.Host, _options.Port, (int)_options.KeepAlive.TotalSeconds);
+                if (rc != MOSQ_ERR_SUCCESS)
+                    NoteFailure("cannot connect", new MqttConnectionFailure(rc, MosquittoLibrary.Describe(rc, Marshal.GetLastPInvokeError()), false));
+                rc = mosquitto_loop_start(_mosq);
+                if (rc != MOSQ_ERR_SUCCESS)
+                {
+                    NoteFailure("cannot start its network thread", new MqttConnectionFailure(rc, MosquittoLibrary.Describe(rc), false), fatal: true);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
     }
 
     /// <summary>Completes when the client is connected (at once if it is).</summary>
@@ -284,6 +330,11 @@ public sealed class MqttClient : IAsyncDisposable
             _disposed = true;
             started = _started;
         }
+        // The reviver first: it must not start a network loop while this one stops it.
+        await _reviverStop.CancelAsync().ConfigureAwait(false);
+        await _reviver.ConfigureAwait(false);
+        _reviverStop.Dispose();
+        _revive.Dispose();
         if (started)
         {
             mosquitto_disconnect(_mosq); // MOSQ_ERR_NO_CONN while reconnecting: nothing to send, the loop still ends.
@@ -428,6 +479,8 @@ public sealed class MqttClient : IAsyncDisposable
         {
             failures = _failures;
             _failures = 0;
+            _revivals = 0;
+            _gaveUpLogged = false;
             _lastFailure = null;
             _isConnected = true;
             connected = _connected;
@@ -519,14 +572,17 @@ public sealed class MqttClient : IAsyncDisposable
     private void NoteFailure(string what, MqttConnectionFailure failure, bool fatal = false)
     {
         int count;
-        bool first;
+        bool first, revive;
         lock (_gate)
         {
             count = ++_failures;
             _lastFailure = failure;
-            first = fatal && !_gaveUp;
+            first = fatal && !_gaveUpLogged;
+            _gaveUpLogged |= fatal;
+            revive = fatal && !_gaveUp && !_disposed;
             _gaveUp |= fatal;
         }
+        if (revive) _revive.Release();
         if (fatal)
         {
             if (first) Log.MqttGaveUp(_logger, _options.Host, _options.Port, what, failure.Reason);

@@ -35,8 +35,8 @@ internal static partial class Log
     public static partial void MqttSubscribeRefused(ILogger logger, string topic);
 
     [LoggerMessage(EventId = 6009, Level = LogLevel.Error,
-        Message = "MQTT: {Host}:{Port} {What}: {Reason}; libmosquitto does not retry this failure: correct the Mqtt settings " +
-                  "(password, CaFile) or the broker, then restart the kiosk")]
+        Message = "MQTT: {Host}:{Port} {What}: {Reason}; this will not pass by itself: correct the Mqtt settings (password, " +
+                  "CaFile) or the broker. Retried with backoff meanwhile; repeats are logged at Debug")]
     public static partial void MqttGaveUp(ILogger logger, string host, int port, string what, string reason);
 
     // ---- EventPublisher: 6020-6039. Counts and sequences, never an event's content.

@@ -118,6 +118,14 @@ public sealed class MosquittoBroker : IDisposable
     /// </summary>
     public void Pause() => Signal("-STOP");
 
+    /// <summary>Sets a user's password in the broker's password file and makes the running broker reload it (SIGHUP),
+    /// as an administrator correcting a password would.</summary>
+    public void SetPassword(string user, string password)
+    {
+        Run(PasswdPath, "-b", Path.Combine(_dir, "passwd"), user, password);
+        Signal("-HUP");
+    }
+
     private void Signal(string signal)
     {
         if (_process is not { HasExited: false }) throw new InvalidOperationException("mosquitto is not running");
