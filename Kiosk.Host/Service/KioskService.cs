@@ -120,7 +120,9 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
                     double fps = (loop.Frames - framesAtStats) / sinceStats.TotalSeconds;
                     var st = camera.Status;
                     Log.Stats(_logger, fps, loop.Frames, st.FramesDropped, loop.Looks, gallery.FastIndex.PersonCount);
-                    notifier.Status($"{fps:F1} fps, {loop.Frames} frames, {loop.Looks} looks, {gallery.FastIndex.PersonCount} people");
+                    // What `systemctl status kiosk` shows: throughput, and whether the site's broker has the events.
+                    string mqtt = Mqtt is { } link ? $", MQTT {(link.Client.IsConnected ? "connected" : "down")}, {events.UnsentCount} events unsent" : "";
+                    notifier.Status($"{fps:F1} fps, {loop.Frames} frames, {loop.Looks} looks, {gallery.FastIndex.PersonCount} people{mqtt}");
                     lastStats = time.GetTimestamp();
                     framesAtStats = loop.Frames;
                 }
