@@ -562,7 +562,7 @@ public sealed class GalleryStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(uids);
         if (uids.Count == 0) return 0;
-        return Write("mark records for publishing again", tx =>
+        return Write("mark records for publishing again", localChange: false, body: tx =>
         {
             int marked = 0;
             foreach (string uid in uids)
@@ -582,7 +582,7 @@ public sealed class GalleryStore : IDisposable
     public bool MarkSitePublished(string uid, long siteRevision)
     {
         string u = NormalizeUid(uid);
-        return Write("mark a change published", tx =>
+        return Write("mark a change published", localChange: false, body: tx =>
             Execute(_db, tx, "UPDATE people SET site_published = $r WHERE uid = $u AND site_revision = $r AND site_published <> $r",
                 ("$u", u), ("$r", siteRevision))
             + Execute(_db, tx, "UPDATE tombstones SET published = 1 WHERE uid = $u AND site_revision = $r AND published = 0",
@@ -616,7 +616,7 @@ public sealed class GalleryStore : IDisposable
     {
         var (person, templates) = CheckSiteRecord(record);
         string uid = record.Uid;
-        return Write("apply a site record", tx =>
+        return Write("apply a site record", localChange: false, body: tx =>
         {
             Person? local = Scalar<long?>(_db, tx, "SELECT id FROM people WHERE uid = $u", ("$u", uid)) is long id ? ReadPerson(tx, id) : null;
             long? tombstone = local is null ? Scalar<long?>(_db, tx, "SELECT site_revision FROM tombstones WHERE uid = $u", ("$u", uid)) : null;
@@ -1001,7 +1001,9 @@ public sealed class GalleryStore : IDisposable
     }
 
     /// <summary>One write transaction (BEGIN IMMEDIATE) under the lock: committed when the body returns, rolled back when it throws.</summary>
-    private T Write<T>(string what, Func<SqliteTransaction, T> body)
+    /// <param name="localChange">false for the fleet sync's own writes (applying the site's records, bookkeeping):
+    /// they raise no <see cref="Changed"/>, which announces changes for the site.</param>
+    private T Write<T>(string what, Func<SqliteTransaction, T> body, bool localChange = true)
     {
         T result = Read(what, () =>
         {
@@ -1010,13 +1012,14 @@ public sealed class GalleryStore : IDisposable
             tx.Commit();
             return r;
         });
-        Changed?.Invoke(); // outside the lock: a handler may read the store
+        if (localChange) Changed?.Invoke(); // outside the lock: a handler may read the store
         return result;
     }
 
     /// <summary>
-    /// Raised after every committed write through this store (not by other processes: poll <see cref="Revision"/>
-    /// for those), on the writer's thread. Handlers must be quick and must not throw.
+    /// Raised after every committed local change through this store — enroll, update, templates, removal, import; not
+    /// the fleet sync's own writes, nor other processes' (poll <see cref="Revision"/> for those) — on the writer's
+    /// thread. Handlers must be quick and must not throw.
     /// </summary>
     public event Action? Changed;
 

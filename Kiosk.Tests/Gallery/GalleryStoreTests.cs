@@ -176,6 +176,24 @@ public sealed class GalleryStoreTests : IDisposable
     }
 
     [Fact]
+    public void Changed_announces_local_changes_only_not_the_fleet_syncs_bookkeeping()
+    {
+        using var store = _dir.Open();
+        int changes = 0;
+        store.Changed += () => changes++;
+        var ada = store.Enroll(new PersonDraft("Ada"), [G.Template(1)]);
+        store.UpdatePerson(ada.Id, new PersonDraft("Ada L"));
+        store.AddTemplates(ada.Id, [G.Template(2)]);
+        Assert.Equal(3, changes);
+        store.MarkSitePublished(ada.Uid, store.GetPerson(ada.Id)!.SiteRevision); // the sync's own write
+        Assert.Equal(3, changes);
+        Assert.Throws<GalleryException>(() => store.UpdatePerson(999, new PersonDraft("Nobody"))); // nothing committed
+        Assert.Equal(3, changes);
+        store.RemovePerson(ada.Id);
+        Assert.Equal(4, changes);
+    }
+
+    [Fact]
     public void The_revision_goes_up_with_every_change_and_only_then()
     {
         using var store = _dir.Open();
