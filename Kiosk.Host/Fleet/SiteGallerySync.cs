@@ -9,13 +9,14 @@ namespace Kiosk.Host.Fleet;
 
 /// <summary>What the fleet gallery sync has done since it started, for the kiosk's status.</summary>
 /// <param name="Subscribed">The broker acknowledged the gallery subscription (retained records arrive after it).</param>
+/// <param name="Received">Gallery messages handled, whatever became of them (retained ones arrive again after every reconnect).</param>
 /// <param name="Applied">Site records that changed this gallery.</param>
 /// <param name="Refused">Messages refused: not decrypting, wrong schema, wrong topic, bad content, too large.</param>
 /// <param name="Conflicts">Records that cannot be applied here (an ExternalId held by another person); retried.</param>
 /// <param name="Stale">Records older than this gallery's state; this kiosk's state was published again.</param>
 /// <param name="Published">Local changes the broker acknowledged.</param>
 /// <param name="KeyFingerprint">The site key's fingerprint: the same on every kiosk of a site.</param>
-public sealed record SiteGalleryStatus(bool Subscribed, long Applied, long Refused, long Conflicts, long Stale, long Published,
+public sealed record SiteGalleryStatus(bool Subscribed, long Received, long Applied, long Refused, long Conflicts, long Stale, long Published,
     DateTimeOffset? LastAppliedUtc, DateTimeOffset? LastPublishedUtc, string KeyFingerprint);
 
 /// <summary>
@@ -29,6 +30,9 @@ public sealed record SiteGalleryStatus(bool Subscribed, long Applied, long Refus
 /// <item>Out: whenever connected, publishes the local changes the site has not seen (retained, QoS 1) and marks each
 ///   published on the broker's PUBACK. It looks when <see cref="NotifyLocalChange"/> is called, when the connection
 ///   comes back, and every <see cref="FleetOptions.PollInterval"/> (changes by the CLI in another process).</item>
+/// <item>Repair: a record older than the local state means the broker holds a stale copy, so the local one is
+///   published again; and once the retained burst after a connection has settled, whatever this gallery holds that
+///   the broker did not send is published again (the broker lost it).</item>
 /// </list>
 /// <para>Messages reach it through <see cref="Offer"/>: whoever reads <see cref="MqttClient.Messages"/> (the client has
 /// one channel for all subscriptions) hands it every message, and it takes those of the gallery's topics.</para>
@@ -64,7 +68,7 @@ public sealed class SiteGallerySync
     private readonly Dictionary<string, MqttMessage> _deferred = new(StringComparer.Ordinal);
     // Publish loop only: too-large records already reported.
     private readonly HashSet<(string, long)> _tooLarge = [];
-    private long _applied, _refused, _conflicts, _stale, _published, _lastAppliedMs = -1, _lastPublishedMs = -1;
+    private long _received, _applied, _refused, _conflicts, _stale, _published, _lastAppliedMs = -1, _lastPublishedMs = -1;
     private long? _lastRefusalWarning;
     private long _suppressedRefusals;
     // A new epoch starts with every connection: the broker sends its retained records again.
@@ -110,7 +114,7 @@ public sealed class SiteGallerySync
         _log = logger ?? NullLogger.Instance;
     }
 
-    public SiteGalleryStatus Status => new(_subscribed, Interlocked.Read(ref _applied), Interlocked.Read(ref _refused),
+    public SiteGalleryStatus Status => new(_subscribed, Interlocked.Read(ref _received), Interlocked.Read(ref _applied), Interlocked.Read(ref _refused),
         Interlocked.Read(ref _conflicts), Interlocked.Read(ref _stale), Interlocked.Read(ref _published),
         Time(Interlocked.Read(ref _lastAppliedMs)), Time(Interlocked.Read(ref _lastPublishedMs)), _fingerprint);
 
@@ -187,6 +191,7 @@ public sealed class SiteGallerySync
                 while (reader.TryRead(out var message))
                 {
                     if (Handle(message, retry: false)) applied++;
+                    Interlocked.Increment(ref _received);
                     if (Environment.TickCount64 - started > MaxBatchTime.TotalMilliseconds) break;
                 }
                 if (!arrived && _deferred.Count > 0)
@@ -353,7 +358,12 @@ public sealed class SiteGallerySync
             try
             {
                 // Completes on the SUBACK, which may be after a wait for the broker; the retained records follow it.
-                await _client.SubscribeAsync(_topics.GalleryFilter, qos: 1, ct).ConfigureAwait(false);
+                // QoS 0 on purpose: the state is the retained set, sent again whole after every reconnect, so a record
+                // lost with a connection arrives again with the next one; and at QoS 1 mosquitto 2.0 drops every retained
+                // record beyond max_queued_messages + max_inflight_messages (1,020 by default) of the burst a new
+                // subscriber gets. (At QoS 0 it drops too, later and depending on how fast the kiosk reads: sites
+                // beyond ~1,000 people need max_queued_messages raised; see docs/mqtt/gallery.md.)
+                await _client.SubscribeAsync(_topics.GalleryFilter, qos: 0, ct).ConfigureAwait(false);
             }
             catch (MqttException e)
             {

@@ -23,7 +23,11 @@ public sealed class MosquittoBroker : IDisposable
     private readonly string _config;
     private Process? _process;
 
-    public MosquittoBroker()
+    /// <summary>The broker, for a class fixture (xunit needs one public constructor, without parameters).</summary>
+    public MosquittoBroker() : this("") { }
+
+    /// <param name="extraConfig">lines added to the broker's configuration (e.g. queue limits)</param>
+    internal MosquittoBroker(string extraConfig)
     {
         if (!File.Exists(BrokerPath) || !File.Exists(PasswdPath))
             throw new InvalidOperationException(
@@ -49,6 +53,7 @@ public sealed class MosquittoBroker : IDisposable
             cafile {CaFile}
             certfile {Path.Combine(_dir, "server.pem")}
             keyfile {Path.Combine(_dir, "server.key")}
+            {extraConfig}
             """);
         Start();
     }
