@@ -30,6 +30,9 @@ public sealed record SiteGalleryStatus(bool Subscribed, long Received, long Appl
 /// <item>Out: whenever connected, publishes the local changes the site has not seen (retained, QoS 1) and marks each
 ///   published on the broker's PUBACK. It looks when <see cref="NotifyLocalChange"/> is called, when the connection
 ///   comes back, and every <see cref="FleetOptions.PollInterval"/> (changes by the CLI in another process).</item>
+/// <item>Repair: a record older than the local state means the broker holds a stale copy, so the local one is
+///   published again; and once the retained burst after a connection has settled, whatever this gallery holds that
+///   the broker did not send is published again (the broker lost it).</item>
 /// </list>
 /// <para>Messages reach it through <see cref="Offer"/>: whoever reads <see cref="MqttClient.Messages"/> (the client has
 /// one channel for all subscriptions) hands it every message, and it takes those of the gallery's topics.</para>
@@ -355,10 +358,11 @@ public sealed class SiteGallerySync
             try
             {
                 // Completes on the SUBACK, which may be after a wait for the broker; the retained records follow it.
-                // QoS 0 on purpose: at QoS 1 mosquitto queues at most max_queued_messages (1,000 by default) beyond its
-                // in-flight window per client and silently drops the rest of the retained burst, so a fresh kiosk of a
-                // larger site would never see everyone. Nothing is lost at QoS 0: the state is the retained set, sent
-                // again whole after every reconnect, and a record dropped with a connection arrives with it.
+                // QoS 0 on purpose: the state is the retained set, sent again whole after every reconnect, so a record
+                // lost with a connection arrives again with the next one; and at QoS 1 mosquitto 2.0 drops every retained
+                // record beyond max_queued_messages + max_inflight_messages (1,020 by default) of the burst a new
+                // subscriber gets. (At QoS 0 it drops too, later and depending on how fast the kiosk reads: sites
+                // beyond ~1,000 people need max_queued_messages raised; see docs/mqtt/gallery.md.)
                 await _client.SubscribeAsync(_topics.GalleryFilter, qos: 0, ct).ConfigureAwait(false);
             }
             catch (MqttException e)

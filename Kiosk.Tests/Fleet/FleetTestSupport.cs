@@ -105,13 +105,13 @@ internal static class FleetTest
 
     public static string Canonical(SiteRecord? record) => record is null ? "(none)" : Convert.ToBase64String(SiteRecordJson.Serialize(record));
 
-    public static async Task Eventually(Func<bool> condition, string what, TimeSpan? timeout = null)
+    public static async Task Eventually(Func<bool> condition, string what, TimeSpan? timeout = null, Func<string>? state = null)
     {
         var limit = timeout ?? Timeout;
         var deadline = DateTime.UtcNow + limit;
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"not within {limit}: {what}");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"not within {limit}: {what}{(state is null ? "" : "; " + state())}");
             await Task.Delay(25);
         }
     }

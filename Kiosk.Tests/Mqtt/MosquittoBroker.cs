@@ -29,13 +29,16 @@ public sealed class MosquittoBroker : IDisposable
     private readonly string _config;
     private Process? _process;
 
-    public MosquittoBroker() : this(persistent: false) { }
+    public MosquittoBroker() : this(persistent: false, extraConfig: "") { }
 
     /// <summary>A broker that keeps sessions and queued messages across a graceful restart (see the remarks).</summary>
-    public static MosquittoBroker Persistent() => new(persistent: true);
+    public static MosquittoBroker Persistent() => new(persistent: true, extraConfig: "");
+
+    /// <param name="extraConfig">lines added to the broker's configuration (e.g. queue limits)</param>
+    internal MosquittoBroker(string extraConfig) : this(persistent: false, extraConfig) { }
 
     // Private: xunit wants one public constructor on a class fixture.
-    private MosquittoBroker(bool persistent)
+    private MosquittoBroker(bool persistent, string extraConfig)
     {
         if (!File.Exists(BrokerPath) || !File.Exists(PasswdPath))
             throw new InvalidOperationException(
@@ -61,6 +64,7 @@ public sealed class MosquittoBroker : IDisposable
             cafile {CaFile}
             certfile {Path.Combine(_dir, "server.pem")}
             keyfile {Path.Combine(_dir, "server.key")}
+            {extraConfig}
             """);
         Start();
     }
