@@ -336,17 +336,20 @@ public sealed class SiteGallerySync
     /// <summary>Counts and logs a refusal: a Warning at most once a minute, the others at Debug (a flood must not fill the journal).</summary>
     private void Refuse(string topic, SiteMessageRefusal reason, string detail)
     {
-        Interlocked.Increment(ref _refused);
         long now = Environment.TickCount64;
         if (_lastRefusalWarning is { } last && now - last < RefusalWarningInterval.TotalMilliseconds)
         {
             _suppressedRefusals++;
             Log.FleetRefusedRepeated(_log, topic, reason, detail);
-            return;
         }
-        Log.FleetRefused(_log, topic, reason, detail, _suppressedRefusals);
-        _suppressedRefusals = 0;
-        _lastRefusalWarning = now;
+        else
+        {
+            Log.FleetRefused(_log, topic, reason, detail, _suppressedRefusals);
+            _suppressedRefusals = 0;
+            _lastRefusalWarning = now;
+        }
+        // Counted after it is logged: whoever sees the count (status, tests) finds the log line already written.
+        Interlocked.Increment(ref _refused);
     }
 
     // ---------------------------------------------------------------- out
