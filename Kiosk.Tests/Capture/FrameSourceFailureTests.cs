@@ -219,7 +219,9 @@ public sealed class FrameSourceFailureTests(CaptureFixture clips)
             Width = CaptureFixture.FifoWidth,
             Height = CaptureFixture.FifoHeight,
             Realtime = false,
-            StallTimeout = TimeSpan.FromMilliseconds(500),
+            // Long enough for a busy machine's ffmpeg to hand out the frames it has (at 0.5 s a fresh-clone CI run
+            // saw it killed after 2 of the 10), short enough to keep the test quick.
+            StallTimeout = TimeSpan.FromSeconds(2),
             StartTimeout = TimeSpan.FromSeconds(10),
             RestartBackoffMin = TimeSpan.FromMilliseconds(100),
             RestartBackoffMax = TimeSpan.FromMilliseconds(400),
@@ -245,7 +247,7 @@ public sealed class FrameSourceFailureTests(CaptureFixture clips)
 
         FrameSourceStatus stalled = await statuses.WaitFor(s => s.State == FrameSourceState.Stalled, "Stalled");
         Assert.InRange(stalled.FramesRead, 5, 10);
-        Assert.Equal("no frame for 0.5 s", stalled.LastError);
+        Assert.Equal("no frame for 2 s", stalled.LastError);
         await CaptureTestExtensions.Eventually(() => !CaptureTestExtensions.ProcessExists(pid), "the silent ffmpeg killed");
         await statuses.WaitFor(s => s.Restarts == 1 && s.State == FrameSourceState.Starting, "a restart");
         await CaptureTestExtensions.Eventually(() => source.ProcessId is { } p && p != pid, "a new ffmpeg");
