@@ -3,6 +3,8 @@ using Kiosk.Host.Gallery;
 using Kiosk.Vision.Faces;
 using Kiosk.Vision.Inference;
 using Kiosk.Vision.Interop.OnnxRuntime;
+using Kiosk.Vision.Interop.OpenVino;
+using Kiosk.Vision.Models;
 using Microsoft.Extensions.Configuration;
 
 namespace Kiosk.Host;
@@ -19,11 +21,22 @@ public sealed record KioskSettings
     public InferenceOptions Inference { get; init; } = new();
     public string Embedder { get; init; } = "default";
     /// <summary>Detector confidence threshold, 0..1.</summary>
-    public float DetectorMinScore { get; init; } = 0.65f;
+    /// <summary>Detector confidence threshold, 0..1; null: the detector spec's own (0.65 fr_detect, 0.6 the zoo's).</summary>
+    public float? DetectorMinScore { get; init; }
     /// <summary>Explicit libonnxruntime path; empty = the usual search (see OrtLibrary).</summary>
     public string OnnxRuntimeLibrary { get; init; } = "";
     /// <summary>Model of the accurate tier that re-checks doubtful matches; empty: the fast model decides alone.</summary>
     public string AccurateEmbedder { get; init; } = "";
+    /// <summary>Face detector spec by name (fr_detect, face-detection-retail-0004, face-detection-retail-0005).</summary>
+    public string Detector { get; init; } = "fr_detect";
+    /// <summary>Landmark spec by name (fr_landmark, landmarks-regression-retail-0009).</summary>
+    public string Landmarks { get; init; } = "fr_landmark";
+    /// <summary>IR precision of the Open Model Zoo models (FP32, FP16, FP16-INT8); empty: each spec's own (FP32).</summary>
+    public string Precision { get; init; } = "";
+    /// <summary>A server with the Open Model Zoo's paths, used by `models fetch` instead of the official host; empty: official.</summary>
+    public string ModelMirror { get; init; } = "";
+    /// <summary>Explicit libopenvino_c path; empty = the usual search (see OvLibrary).</summary>
+    public string OpenVinoLibrary { get; init; } = "";
     public GalleryOptions Gallery { get; init; } = new() { DatabasePath = GalleryOptions.DefaultDatabasePath, KeyPath = GalleryOptions.DefaultKeyPath };
     public EventStoreOptions Events { get; init; } = new() { DatabasePath = EventStoreOptions.DefaultDatabasePath };
     public double FalseMatchRate { get; init; } = 1e-4;
@@ -69,9 +82,17 @@ public sealed record KioskSettings
             {
                 Threads = Get(config, "Inference:Threads", 2),
                 AllowSpinning = Get(config, "Inference:AllowSpinning", false),
+                Backend = config["Inference:Backend"] is { Length: > 0 } b ? b : null,
+                Device = config["Inference:Device"] is { Length: > 0 } d ? d : null,
+                Fallback = Get(config, "Inference:Fallback", true),
             },
+            Detector = config["Models:Detector"] is { Length: > 0 } det ? det : "fr_detect",
+            Landmarks = config["Models:Landmarks"] is { Length: > 0 } lm ? lm : "fr_landmark",
+            Precision = config["Models:Precision"] ?? "",
+            ModelMirror = config["Models:Mirror"] ?? "",
+            OpenVinoLibrary = config["OpenVino:LibraryPath"] ?? "",
             Embedder = config["Models:Embedder"] is { Length: > 0 } e ? e : "default",
-            DetectorMinScore = Get(config, "Models:DetectorMinScore", 0.65f),
+            DetectorMinScore = config["Models:DetectorMinScore"] is { Length: > 0 } ? Get(config, "Models:DetectorMinScore", 0f) : null,
             OnnxRuntimeLibrary = config["OnnxRuntime:LibraryPath"] ?? "",
             AccurateEmbedder = config["Models:Accurate"] ?? "",
             Gallery = GalleryOptions.Load(config),
@@ -91,6 +112,20 @@ public sealed record KioskSettings
             },
         };
         if (s.Inference.Threads is < 0 or > 64) throw new SettingsException($"Inference:Threads is {s.Inference.Threads}; it must be 0..64 (0 = one per core)");
+        if (s.Inference.Backend is { } backend && !ModelFileSpec.Backends.Contains(backend))
+            throw new SettingsException($"Inference:Backend is '{backend}'; it must be one of {string.Join(", ", ModelFileSpec.Backends)} (empty: each model's own)");
+        if (s.Inference.Device is { } device && !ModelFileSpec.IsDeviceName(device))
+            throw new SettingsException($"Inference:Device is '{device}'; it must be auto or an OpenVINO device name (CPU, MYRIAD, GPU, NPU, AUTO, HETERO:MYRIAD,CPU)");
+        if (ModelCatalog.FindDetector(s.Detector) is null)
+            throw new SettingsException($"Models:Detector is '{s.Detector}'; built in: {string.Join(", ", ModelCatalog.Detectors.Select(d => d.Name))}");
+        if (ModelCatalog.FindLandmarks(s.Landmarks) is null)
+            throw new SettingsException($"Models:Landmarks is '{s.Landmarks}'; built in: {string.Join(", ", ModelCatalog.LandmarkModels.Select(d => d.Name))}");
+        if (s.Precision.Length > 0 && !ModelFileSpec.Precisions.Contains(s.Precision))
+            throw new SettingsException($"Models:Precision is '{s.Precision}'; it must be one of {string.Join(", ", ModelFileSpec.Precisions)} (empty: FP32)");
+        if (s.ModelMirror.Length > 0 && !(Uri.TryCreate(s.ModelMirror, UriKind.Absolute, out var mirror) && mirror.Scheme is "http" or "https"))
+            throw new SettingsException($"Models:Mirror is '{s.ModelMirror}'; it must be an http(s) URL");
+        if (s.OpenVinoLibrary.Length > 0 && !File.Exists(s.OpenVinoLibrary))
+            throw new SettingsException($"OpenVino:LibraryPath is {s.OpenVinoLibrary}, which does not exist");
         if (s.DetectorMinScore is <= 0 or >= 1) throw new SettingsException($"Models:DetectorMinScore is {s.DetectorMinScore}; it must be between 0 and 1");
         if (s.FalseMatchRate is <= 0 or >= 1) throw new SettingsException($"Identification:FalseMatchRate is {s.FalseMatchRate}; it must be between 0 and 1");
         if (s.Margin is < 0 or > 1) throw new SettingsException($"Identification:Margin is {s.Margin}; it must be 0..1 (cosine similarity)");
@@ -107,7 +142,24 @@ public sealed record KioskSettings
     public void Apply()
     {
         if (OnnxRuntimeLibrary.Length > 0) OrtLibrary.Configure(OnnxRuntimeLibrary);
+        if (OpenVinoLibrary.Length > 0) OvLibrary.Configure(OpenVinoLibrary);
     }
+
+    /// <summary>The configured detector, with Models:DetectorMinScore and Models:Precision applied.</summary>
+    public DetectorSpec DetectorSpec()
+    {
+        var spec = WithPrecision(ModelCatalog.FindDetector(Detector)!);
+        return DetectorMinScore is { } min ? spec with { ScoreThreshold = min } : spec;
+    }
+
+    public LandmarkSpec LandmarkSpec() => WithPrecision(ModelCatalog.FindLandmarks(Landmarks)!);
+
+    /// <summary>A built-in embedder by name, or a JSON spec file, with Models:Precision applied.</summary>
+    public EmbedderSpec EmbedderSpec(string nameOrPath) => WithPrecision(Cli.CommonOptions.ResolveEmbedder(nameOrPath));
+
+    /// <summary>Models:Precision for the specs whose file has a precision folder (the Open Model Zoo IRs).</summary>
+    public T WithPrecision<T>(T spec) where T : ModelFileSpec =>
+        Precision.Length > 0 && spec.Precision is not null ? spec with { Precision = Precision } : spec;
 
     /// <summary>A typed value of <paramref name="key"/>, the fallback when absent, a SettingsException naming the key when malformed.</summary>
     internal static T Get<T>(IConfiguration config, string key, T fallback) where T : IParsable<T>

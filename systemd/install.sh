@@ -18,7 +18,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 getent group gpio >/dev/null || groupadd --system gpio
-id kiosk >/dev/null 2>&1 || useradd --system --home-dir /var/lib/kiosk --shell /usr/sbin/nologin --groups gpio,video kiosk
+id kiosk >/dev/null 2>&1 || useradd --system --home-dir /var/lib/kiosk --shell /usr/sbin/nologin --groups gpio,video,users kiosk
 
 if [ "$here" != /opt/kiosk ]; then
   mkdir -p /opt/kiosk

@@ -65,15 +65,16 @@ internal sealed class CommonOptions
 
     public FacePipelineOptions PipelineOptions(ParseResult r) => new()
     {
-        Embedder = ResolveEmbedder(r.GetValue(Model)!),
+        Embedder = _settings.EmbedderSpec(r.GetValue(Model)!),
+        Landmarks = _settings.LandmarkSpec(),
         Inference = _settings.Inference with { Threads = r.GetValue(Threads), AllowSpinning = _settings.Inference.AllowSpinning || r.GetValue(Spin) },
         PadAndRetry = !r.GetValue(NoPad),
         MultiScale = r.GetValue(Detection) == DetectionMode.Multi,
-        Detector = ModelCatalog.DefaultDetector with
+        Detector = _settings.DetectorSpec() with
         {
             ScoreThreshold = r.GetValue(MinScore) is { } min
                 ? (min is > 0 and < 1 ? min : throw new UsageException("--min-score must be between 0 and 1"))
-                : _settings.DetectorMinScore,
+                : _settings.DetectorSpec().ScoreThreshold,
         },
     };
 

@@ -43,7 +43,7 @@ internal static class GalleryCommands
     internal static IdentificationSettings Identification(KioskSettings settings, EmbedderSpec fast) => new()
     {
         Fast = fast,
-        Accurate = settings.AccurateEmbedder.Length > 0 ? CommonOptions.ResolveEmbedder(settings.AccurateEmbedder) : null,
+        Accurate = settings.AccurateEmbedder.Length > 0 ? settings.EmbedderSpec(settings.AccurateEmbedder) : null,
         FalseMatchRate = settings.FalseMatchRate,
         Margin = settings.Margin,
         Quality = settings.Quality,

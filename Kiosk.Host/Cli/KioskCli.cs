@@ -23,7 +23,8 @@ public static class KioskCli
                 CompareCommand.Create(settings),
                 EvalCommand.Create(settings),
                 BenchCommand.Create(settings),
-                ModelsCommand.Create(),
+                ModelsCommand.Create(settings),
+                DoctorCommand.Create(settings),
                 GalleryCommands.Enroll(settings),
                 GalleryCommands.People(settings),
                 GalleryCommands.Identify(settings),
@@ -45,7 +46,8 @@ public static class KioskCli
         catch (Exception e) when (IsUserFacing(e))
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
-            return 2;
+            // The service cannot run as configured: EX_CONFIG, which the unit does not restart (no crash loop).
+            return args is ["run", ..] && IsConfigurationFailure(e) ? ConfigurationExitCode : 2;
         }
         catch (Exception e)
         {
@@ -55,10 +57,19 @@ public static class KioskCli
         }
     }
 
+    /// <summary>sysexits' EX_CONFIG: `kiosk run` cannot work as configured; systemd/kiosk.service does not restart on it.</summary>
+    public const int ConfigurationExitCode = 78;
+
+    /// <summary>Failures that only a change of settings, models or installed libraries can cure: restarting will not.</summary>
+    public static bool IsConfigurationFailure(Exception e) => e is SettingsException or ModelFileException or ModelSpecException
+        or ModelSpecMismatchException or BackendUnavailableException or OnnxRuntimeNotFoundException
+        or Kiosk.Vision.Interop.OpenVino.OpenVinoNotFoundException or Gallery.GalleryKeyException or Fleet.SiteKeyException;
+
     /// <summary>Failures the user can act on: shown as their message, without a stack trace.</summary>
     public static bool IsUserFacing(Exception e) => e is UsageException or ImageDecodeException or ModelFileException
         or OnnxRuntimeException or OnnxRuntimeNotFoundException or ModelSpecMismatchException or ModelSpecException
-        or BackendUnavailableException or PairListFormatException or SettingsException or TurboJpegException
+        or BackendUnavailableException or Kiosk.Vision.Interop.OpenVino.OpenVinoNotFoundException
+        or Kiosk.Vision.Interop.OpenVino.OpenVinoException or ModelDownloadException or PairListFormatException or SettingsException or TurboJpegException
         or Gallery.GalleryException or Gallery.GalleryKeyException or Events.EventStoreException or Fleet.SiteKeyException
         or FileNotFoundException or DirectoryNotFoundException;
 }

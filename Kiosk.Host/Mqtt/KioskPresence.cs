@@ -21,7 +21,8 @@ public sealed record StatusPayload(
     [property: JsonPropertyName("people")] int? People = null,
     [property: JsonPropertyName("unsent_events")] long? UnsentEvents = null,
     [property: JsonPropertyName("online_since_utc")] string? OnlineSinceUtc = null,
-    [property: JsonPropertyName("updated_utc")] string? UpdatedUtc = null)
+    [property: JsonPropertyName("updated_utc")] string? UpdatedUtc = null,
+    [property: JsonPropertyName("inference")] string? Inference = null)
 {
     public const string SchemaId = "kiosk-status/1";
 

@@ -82,6 +82,8 @@ public sealed class MqttLink : IAsyncDisposable
     private readonly Channel<MqttMessage> _commandMessages = Channel.CreateBounded<MqttMessage>(
         new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
     public KioskTopics Topics => _settings.Topics;
+    /// <summary>Where the models run (and any fallback), for the status; null: not reported.</summary>
+    public Kiosk.Vision.Inference.InferenceReport? Inference { get; init; }
     /// <summary>Retained status messages the broker acknowledged.</summary>
     public int StatusPublished { get; private set; }
 
@@ -203,7 +205,7 @@ public sealed class MqttLink : IAsyncDisposable
         return new StatusPayload(StatusPayload.SchemaId, "online", Topics.Site, Topics.Kiosk, StatusPayload.ProgramVersion,
             new StatusModels($"{s.Fast.Name} {GalleryService.ModelKey(s.Fast)}", s.Accurate is { } a ? $"{a.Name} {GalleryService.ModelKey(a)}" : null),
             _gallery.Store.Revision, _gallery.FastIndex.PersonCount, _events.UnsentCount, StatusPayload.Utc(_onlineSince),
-            StatusPayload.Utc(_time.GetUtcNow()));
+            StatusPayload.Utc(_time.GetUtcNow()), Inference is { } i && i.Placements.Count > 0 ? i.Summary() : null);
     }
 
     /// <summary>

@@ -19,6 +19,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 5005, Level = LogLevel.Critical, Message = "The kiosk cannot go on; stopping so that systemd restarts it")]
     public static partial void ServiceFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 5010, Level = LogLevel.Critical,
+        Message = "The kiosk cannot run as configured, and restarting will not help: {Problem}. The door stays locked; fix the settings or install what is missing, then `systemctl restart kiosk`")]
+    public static partial void CannotRunAsConfigured(ILogger logger, string problem);
+
     [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "{Fps:F1} frames/s; {Frames} frames, {Dropped} dropped by the camera, {Looks} looks, {People} people enrolled")]
     public static partial void Stats(ILogger logger, double fps, long frames, long dropped, long looks, int people);
 

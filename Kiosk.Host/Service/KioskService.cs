@@ -8,6 +8,7 @@ using Kiosk.Host.Recognition;
 using Kiosk.Host.Systemd;
 using Kiosk.Vision.Capture;
 using Kiosk.Vision.Faces;
+using Kiosk.Vision.Inference;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -44,6 +45,8 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
     public FfmpegFrameSource? Source { get; private set; }
     /// <summary>The broker link, when MQTT is configured and libmosquitto could be loaded.</summary>
     public MqttLink? Mqtt { get; private set; }
+    /// <summary>Where each model runs: backend, device, and any fallback from what was asked for.</summary>
+    public InferenceReport Placements { get; } = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -83,10 +86,15 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
                 if (kind is { } k) store.Append(KioskEvent.Now(k, e.Detail));
             };
             var k = settings.Kiosk;
-            var pipeline = new FacePipelineOptions { Inference = k.Inference, PadAndRetry = false, MultiScale = false };
-            gallery = new GalleryService(GalleryStore.Open(k.Gallery), k.Gallery.KeepCrops,
-                pipeline with { Embedder = Cli.CommonOptions.ResolveEmbedder(k.Embedder), Detector = Vision.Models.ModelCatalog.DefaultDetector with { ScoreThreshold = k.DetectorMinScore } },
-                Cli.GalleryCommands.Identification(k, Cli.CommonOptions.ResolveEmbedder(k.Embedder)));
+            // Where each model runs (and any fallback) is logged once and shown in the status.
+            var inference = k.Inference with { Logger = loggers.CreateLogger("Kiosk.Inference"), Report = Placements };
+            var pipeline = new FacePipelineOptions
+            {
+                Inference = inference, PadAndRetry = false, MultiScale = false,
+                Embedder = k.EmbedderSpec(k.Embedder), Detector = k.DetectorSpec(), Landmarks = k.LandmarkSpec(),
+            };
+            gallery = new GalleryService(GalleryStore.Open(k.Gallery), k.Gallery.KeepCrops, pipeline,
+                Cli.GalleryCommands.Identification(k, pipeline.Embedder));
             Source = source = new FfmpegFrameSource(settings.Camera, loggers.CreateLogger<FfmpegFrameSource>(), time);
             bool cameraDown = false;
             source.StatusChanged += s =>
@@ -104,7 +112,7 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
                 }
                 notifier.Status($"camera {s.State.ToString().ToLowerInvariant()}, {s.FramesRead} frames, {s.FramesDropped} dropped");
             };
-            liveness = settings.Recognition.Liveness ? new LivenessChecker(LivenessSpec.Default, settings.Kiosk.Inference) : null;
+            liveness = settings.Recognition.Liveness ? new LivenessChecker(LivenessSpec.Default, inference) : null;
             Loop = new RecognitionLoop(source, gallery, Door, events, settings.Schedule, settings.Recognition, time, _logger, liveness,
                 settings.Events.KeepSnapshots);
             Loop.Decided += d => Decided?.Invoke(d);
@@ -122,7 +130,9 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
                     Log.Stats(_logger, fps, loop.Frames, st.FramesDropped, loop.Looks, gallery.FastIndex.PersonCount);
                     // What `systemctl status kiosk` shows: throughput, and whether the site's broker has the events.
                     string mqtt = Mqtt is { } link ? $", MQTT {(link.Client.IsConnected ? "connected" : "down")}, {events.UnsentCount} events unsent" : "";
-                    notifier.Status($"{fps:F1} fps, {loop.Frames} frames, {loop.Looks} looks, {gallery.FastIndex.PersonCount} people{mqtt}");
+                    // A model running somewhere else than asked (the NCS2 gone) is worth a line of its own in the status.
+                    string fallback = Placements.AnyFallback ? $", inference: {Placements.Summary()}" : "";
+                    notifier.Status($"{fps:F1} fps, {loop.Frames} frames, {loop.Looks} looks, {gallery.FastIndex.PersonCount} people{mqtt}{fallback}");
                     lastStats = time.GetTimestamp();
                     framesAtStats = loop.Frames;
                 }
@@ -140,6 +150,15 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+        catch (Exception e) when (Cli.KioskCli.IsConfigurationFailure(e))
+        {
+            // Restarting cannot help: say what to change, leave the door locked and exit with EX_CONFIG, which the
+            // unit does not restart (a crash loop would only fill the journal).
+            Log.CannotRunAsConfigured(_logger, e.Message);
+            notifier.Status($"cannot run as configured: {e.Message}");
+            Environment.ExitCode = Cli.KioskCli.ConfigurationExitCode;
+            lifetime.StopApplication();
         }
         catch (Exception e)
         {
@@ -171,7 +190,7 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
         if (settings.Mqtt is not { } mqtt) return null;
         try
         {
-            var link = new MqttLink(mqtt, gallery, events, Door, loggers, time);
+            var link = new MqttLink(mqtt, gallery, events, Door, loggers, time) { Inference = Placements };
             link.Start();
             return link;
         }

@@ -70,6 +70,38 @@ public sealed class AlignmentTests
     }
 
     [Fact]
+    public void The_0095_crop_from_0009_landmarks_puts_the_five_points_where_the_model_card_says()
+    {
+        // face-reidentification-retail-0095 card: the five points' places in the 128x128 crop, as it prints them.
+        PointF[] card =
+        [
+            new(0.31556875f * 128, 0.46157411f * 128), new(0.68262292f * 128, 0.46157411f * 128), new(0.50026250f * 128, 0.64050536f * 128),
+            new(0.34947188f * 128, 0.82469196f * 128), new(0.65343646f * 128, 0.82469196f * 128),
+        ];
+        // A face tilted by 12 degrees at 1.9x in a 640x480 frame; its landmarks as landmarks-regression-retail-0009 would
+        // give them: fractions of the face crop it was shown, decoded back to image pixels by OmzOutputs.
+        const double angle = 12 * Math.PI / 180, scale = 1.9, tx = 260, ty = 120;
+        double a = Math.Cos(angle) * scale, b = Math.Sin(angle) * scale;
+        var truth = card.Select(p => new PointF((float)(a * p.X - b * p.Y + tx), (float)(b * p.X + a * p.Y + ty))).ToArray();
+        var faceCrop = new BoxF(230, 110, 500, 420);
+        float[] output = truth.SelectMany(p => new[] { (p.X - faceCrop.X1) / faceCrop.Width, (p.Y - faceCrop.Y1) / faceCrop.Height }).ToArray();
+        Span<PointF> decoded = stackalloc PointF[5];
+        OmzOutputs.DecodeLandmarks0009(output, faceCrop, decoded);
+
+        var image = new BgrImage(640, 480);
+        image.Pixels.Clear();
+        foreach (var p in decoded) DrawDot(image, p, radius: 4 * scale);
+        var spec = ModelCatalog.Reid0095;
+        var crop = new BgrImage(spec.Width, spec.Height);
+        FaceAligner.Align(image, spec.Crop, faceCrop, FivePoints.FromSpan(decoded), crop);
+        for (int i = 0; i < 5; i++)
+        {
+            var found = Centroid(crop, card[i], searchRadius: 8);
+            Assert.True(Distance(found, card[i]) < 1f, $"point {i}: dot at {found}, card {card[i]}");
+        }
+    }
+
+    [Fact]
     public void A_box_crop_with_margin_covers_the_grown_square_box()
     {
         var image = new BgrImage(400, 300);

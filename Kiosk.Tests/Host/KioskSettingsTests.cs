@@ -19,7 +19,8 @@ public sealed class KioskSettingsTests
         Assert.Equal(2, s.Inference.Threads);
         Assert.False(s.Inference.AllowSpinning);
         Assert.Equal("default", s.Embedder);
-        Assert.Equal(0.65f, s.DetectorMinScore);
+        Assert.Null(s.DetectorMinScore);
+        Assert.Equal(0.65f, s.DetectorSpec().ScoreThreshold); // fr_detect's own
     }
 
     [Fact]
@@ -35,6 +36,14 @@ public sealed class KioskSettingsTests
     [InlineData("Models:DetectorMinScore", "1.5", "Models:DetectorMinScore")]
     [InlineData("Inference:AllowSpinning", "maybe", "Inference:AllowSpinning")]
     [InlineData("OnnxRuntime:LibraryPath", "/nonexistent/libonnxruntime.so.1", "OnnxRuntime:LibraryPath")]
+    [InlineData("OpenVino:LibraryPath", "/nonexistent/libopenvino_c.so", "OpenVino:LibraryPath")]
+    [InlineData("Inference:Backend", "tensorrt", "Inference:Backend")]
+    [InlineData("Inference:Device", "myriad", "Inference:Device")]
+    [InlineData("Inference:Fallback", "perhaps", "Inference:Fallback")]
+    [InlineData("Models:Detector", "yolo", "Models:Detector")]
+    [InlineData("Models:Landmarks", "dlib", "Models:Landmarks")]
+    [InlineData("Models:Precision", "INT4", "Models:Precision")]
+    [InlineData("Models:Mirror", "ftp://mirror/", "Models:Mirror")]
     public void An_invalid_value_is_refused_naming_its_key(string key, string value, string named)
     {
         var e = Assert.Throws<SettingsException>(() => Load((key, value)));

@@ -22,6 +22,7 @@ public sealed class FaceDetector : IDisposable
     private readonly float[] _orderScores;
     private readonly BoxF[] _candidateBoxes;
     private readonly List<FaceDetection> _kept = new(64);
+    private readonly List<FaceDetection> _ssd = new(64);
 
     public DetectorSpec Spec { get; }
     public IInferenceModel Model => _model;
@@ -77,7 +78,7 @@ public sealed class FaceDetector : IDisposable
         // Model coordinates are fractions of the input; the content spans cw/Width of it.
         float sx = image.Width * (float)Spec.Width / cw, sy = image.Height * (float)Spec.Height / ch;
         if (Spec.Output == DetectorOutput.UltraFaceDecoded) ParseUltraFace(sx, sy, results);
-        else ParseSsd(sx, sy, results);
+        else ParseSsd(sx, sy, image.Width, image.Height, results);
     }
 
     private ImageOps.ResizeTables Tables(int src, int dst)
@@ -102,17 +103,15 @@ public sealed class FaceDetector : IDisposable
         SortAndSuppress(n, results);
     }
 
-    private void ParseSsd(float w, float h, List<FaceDetection> results)
+    private void ParseSsd(float w, float h, int imageWidth, int imageHeight, List<FaceDetection> results)
     {
-        ReadOnlySpan<float> det = _model.Output(0);
+        _ssd.Clear();
+        OmzOutputs.DecodeSsd(_model.Output(0), w, h, imageWidth, imageHeight, Spec.ScoreThreshold, _ssd);
         int n = 0;
-        for (int i = 0; i < _candidates; i++)
+        foreach (var d in _ssd)
         {
-            if (det[7 * i] < 0) break; // image_id -1 ends the valid rows
-            float s = det[7 * i + 2];
-            if (s <= Spec.ScoreThreshold) continue;
-            _candidateBoxes[n] = new BoxF(det[7 * i + 3] * w, det[7 * i + 4] * h, det[7 * i + 5] * w, det[7 * i + 6] * h);
-            _order[n] = n; _orderScores[n] = -s; n++;
+            _candidateBoxes[n] = d.Box;
+            _order[n] = n; _orderScores[n] = -d.Score; n++;
         }
         SortAndSuppress(n, results);
     }

@@ -32,14 +32,16 @@ public sealed class LandmarkDetector : IDisposable
     }
 
     /// <summary>
-    /// The square region the model sees: centred on the box, side = box height (the detector's boxes are taller
-    /// than wide; the landmark model was trained on these squares), grown by the spec's margin.
+    /// The region the model sees, grown by the spec's margin: a square centred on the box with side = box height (the
+    /// detector's boxes are taller than wide; the default landmark model was trained on these squares), or the box
+    /// itself when the spec is not square.
     /// </summary>
     public BoxF CropRegion(in BoxF box)
     {
-        float side = box.Height * (1 + 2 * Spec.BoxMargin);
         var c = box.Center;
-        return new BoxF(c.X - side / 2, c.Y - side / 2, c.X + side / 2, c.Y + side / 2);
+        float h = box.Height * (1 + 2 * Spec.BoxMargin);
+        float w = Spec.Square ? h : box.Width * (1 + 2 * Spec.BoxMargin);
+        return new BoxF(c.X - w / 2, c.Y - h / 2, c.X + w / 2, c.Y + h / 2);
     }
 
     /// <summary>Five points (image pixels) for the face in <paramref name="box"/>.</summary>

@@ -19,7 +19,15 @@ public static class OmzOutputs
     /// </summary>
     /// <exception cref="ArgumentException">the output's length is not a multiple of 7</exception>
     public static void DecodeSsd(ReadOnlySpan<float> output, int imageWidth, int imageHeight, float minScore, List<FaceDetection> faces,
-        int faceLabel = 1)
+        int faceLabel = 1) =>
+        DecodeSsd(output, imageWidth, imageHeight, imageWidth, imageHeight, minScore, faces, faceLabel);
+
+    /// <summary>
+    /// As above, with the normalized corners scaled by <paramref name="scaleX"/>/<paramref name="scaleY"/> (the
+    /// input's size in image pixels, larger than the image when it was letterboxed) and clipped to the image.
+    /// </summary>
+    public static void DecodeSsd(ReadOnlySpan<float> output, float scaleX, float scaleY, int imageWidth, int imageHeight, float minScore,
+        List<FaceDetection> faces, int faceLabel = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(imageWidth);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(imageHeight);
@@ -32,7 +40,7 @@ public static class OmzOutputs
             if (row[0] < 0) break; // the end of the valid rows
             float score = row[2];
             if ((int)row[1] != faceLabel || !(score >= minScore)) continue; // !(>=) also drops NaN
-            float x1 = row[3] * imageWidth, y1 = row[4] * imageHeight, x2 = row[5] * imageWidth, y2 = row[6] * imageHeight;
+            float x1 = row[3] * scaleX, y1 = row[4] * scaleY, x2 = row[5] * scaleX, y2 = row[6] * scaleY;
             if (!float.IsFinite(x1) || !float.IsFinite(y1) || !float.IsFinite(x2) || !float.IsFinite(y2)) continue;
             var box = new BoxF(Math.Clamp(x1, 0, imageWidth), Math.Clamp(y1, 0, imageHeight), Math.Clamp(x2, 0, imageWidth), Math.Clamp(y2, 0, imageHeight));
             if (box.Width <= 0 || box.Height <= 0) continue;

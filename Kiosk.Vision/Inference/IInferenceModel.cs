@@ -48,10 +48,28 @@ public sealed record InferenceOptions
     /// path 2.2x slower with 2 threads on 2 cores). Worth it only for a single model on spare cores.
     /// </summary>
     public bool AllowSpinning { get; init; }
+    /// <summary>Backend for every model (auto, onnxruntime, openvino); null keeps each spec's own.</summary>
+    public string? Backend { get; init; }
+    /// <summary>OpenVINO device for every model that runs on OpenVINO (auto, CPU, MYRIAD, ...); null keeps each spec's own.</summary>
+    public string? Device { get; init; }
+    /// <summary>
+    /// When the backend or device a model asks for cannot be had (at start, or the NCS2 pulled out while running), run
+    /// the same model on the next one of MYRIAD, OpenVINO CPU, ONNX Runtime that can read its files: logged once,
+    /// shown in the kiosk's status. Off: the failure is the model's error. "auto" always walks that list.
+    /// </summary>
+    public bool Fallback { get; init; } = true;
+    /// <summary>Where backend choices and fallbacks are logged; null logs nowhere.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+    /// <summary>Collects where each model runs, for the kiosk's status; null collects nothing.</summary>
+    public InferenceReport? Report { get; init; }
 
     public void Validate()
     {
         if (Threads < 0 || Threads > 64) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Inference:Threads must be 0..64");
+        if (Backend is not null && !Models.ModelFileSpec.Backends.Contains(Backend))
+            throw new ArgumentOutOfRangeException(nameof(Backend), Backend, $"Inference:Backend must be one of {string.Join(", ", Models.ModelFileSpec.Backends)}");
+        if (Device is not null && !Models.ModelFileSpec.IsDeviceName(Device))
+            throw new ArgumentOutOfRangeException(nameof(Device), Device, "Inference:Device must be auto or an OpenVINO device name (CPU, MYRIAD, GPU, NPU, AUTO, HETERO:MYRIAD,CPU ...)");
     }
 }
 

@@ -85,25 +85,36 @@ public static class ModelCatalog
     {
         Name = "reid-0095",
         Description = "face-reidentification-retail-0095 (Open Model Zoo): 128x128 BGR raw, 256-d",
-        File = "omz/face-reidentification-retail-0095/FP32/face-reidentification-retail-0095.xml",
+        File = "omz/face-reidentification-retail-0095/{precision}/face-reidentification-retail-0095.xml",
+        Omz = "face-reidentification-retail-0095",
+        Precision = "FP32",
         Backend = "openvino",
-        InputName = "0",
+        Device = "auto",
         Width = 128, Height = 128,
         Channels = ChannelOrder.Bgr,
         Normalization = Normalization.Raw,
         Crop = CropSpec.NormalizedTemplate(TemplateReid0095),
         OutputSize = 256,
-        Threshold = 0.70f,
-        ThresholdSource = "cosine distance 0.3 of the Open Model Zoo face recognition demo; not yet calibrated here",
+        // The demo's distance is (1 - cosine) / 2 (scipy's cosine distance halved), unknown above 0.3: cosine >= 0.40.
+        Threshold = 0.40f,
+        ThresholdSource = "the Open Model Zoo face recognition demo's -t_id 0.3 on (1 - cosine)/2, i.e. cosine 0.40; not calibrated here (no OpenVINO runtime to run the model)",
     };
 
     public static EmbedderSpec FaceNet20180408 { get; } = new()
     {
         Name = "facenet-20180408",
         Description = "facenet-20180408-102900 IR (Open Model Zoo converter: BGR in, mean 127.5 and scale 128 folded in), 512-d",
-        File = "omz/facenet-20180408-102900/FP32/facenet-20180408-102900.xml",
+        File = "omz/facenet-20180408-102900/{precision}/facenet-20180408-102900.xml",
+        // The IR is converted on the user's machine (`kiosk models fetch facenet-20180408-102900` prints how): its
+        // bytes depend on the converter's version, so only the original archive is pinned, not the IR.
+        Omz = "facenet-20180408-102900",
+        Precision = "FP32",
         Backend = "openvino",
+        Device = "auto",
         Width = 160, Height = 160,
+        // The converter keeps the TensorFlow graph's layout: input image_batch 1x160x160x3 (NHWC), BGR after
+        // --reverse_input_channels; output embeddings, 512 floats.
+        Layout = TensorLayout.Nhwc,
         Channels = ChannelOrder.Bgr,
         // The converted IR subtracts 127.5 and divides by 128 itself; an ONNX export of the original graph takes
         // RGB with MeanScaleAll(127.5, 1/128), and the older FaceNet of the GstInference element takes
@@ -114,6 +125,65 @@ public static class ModelCatalog
         Threshold = 0.60f,
         ThresholdSource = "FaceNet cosine-distance 0.4 commonly used for this model family; not yet calibrated here",
     };
+
+    /// <summary>face-detection-retail-0004 (SqueezeNet-light SSD, 300x300 BGR raw): detection_out 1x1x200x7, NMS done inside.</summary>
+    public static DetectorSpec OmzDetector0004 { get; } = OmzDetector("face-detection-retail-0004",
+        "Open Model Zoo face detector (SqueezeNet-light SSD), 300x300 BGR");
+
+    /// <summary>face-detection-retail-0005 (MobileNetV2 SSD, 300x300 BGR raw): same output as 0004, more accurate.</summary>
+    public static DetectorSpec OmzDetector0005 { get; } = OmzDetector("face-detection-retail-0005",
+        "Open Model Zoo face detector (MobileNetV2 SSD), 300x300 BGR");
+
+    private static DetectorSpec OmzDetector(string name, string description) => new()
+    {
+        Name = name,
+        Description = description,
+        File = $"omz/{name}/{{precision}}/{name}.xml",
+        Omz = name,
+        Precision = "FP32",
+        Backend = "openvino",
+        Device = "auto",
+        Width = 300, Height = 300,
+        Channels = ChannelOrder.Bgr,
+        Normalization = Normalization.Raw,
+        Output = DetectorOutput.SsdDetectionOutput,
+        // The model resizes the whole frame to its input (no letterbox), as the Open Model Zoo demos feed it.
+        KeepAspect = false,
+        ScoreThreshold = 0.6f, // the face recognition demo's default (-t_fd 0.6)
+        NmsIoU = 0.5f,
+        TopK = 200,
+    };
+
+    /// <summary>landmarks-regression-retail-0009: 48x48 BGR raw crop of the face box, 5 points (eyes, nose, mouth corners).</summary>
+    public static LandmarkSpec OmzLandmarks0009 { get; } = new()
+    {
+        Name = "landmarks-regression-retail-0009",
+        Description = "Open Model Zoo 5-point landmarks on a 48x48 BGR crop of the face box",
+        File = "omz/landmarks-regression-retail-0009/{precision}/landmarks-regression-retail-0009.xml",
+        Omz = "landmarks-regression-retail-0009",
+        Precision = "FP32",
+        Backend = "openvino",
+        Device = "auto",
+        Width = 48, Height = 48,
+        Channels = ChannelOrder.Bgr,
+        Normalization = Normalization.Raw,
+        Output = LandmarkOutput.Points5Normalized,
+        // The demo crops the detector's box enlarged 1.15 times about its centre (-exp_r_fd 1.15), as it is, not square.
+        BoxMargin = 0.075f,
+        Square = false,
+    };
+
+    public static IReadOnlyList<DetectorSpec> Detectors { get; } = [DefaultDetector, OmzDetector0004, OmzDetector0005];
+    public static IReadOnlyList<LandmarkSpec> LandmarkModels { get; } = [DefaultLandmarks, OmzLandmarks0009];
+
+    public static DetectorSpec? FindDetector(string name) =>
+        Detectors.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    public static LandmarkSpec? FindLandmarks(string name) =>
+        LandmarkModels.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Every built-in spec, detectors first: what `models list` and `doctor` show.</summary>
+    public static IReadOnlyList<ModelFileSpec> All => [.. Detectors, .. LandmarkModels, .. Embedders];
 
     public static IReadOnlyList<EmbedderSpec> Embedders { get; } = [Default, DefaultTta, Reid0095, FaceNet20180408];
 

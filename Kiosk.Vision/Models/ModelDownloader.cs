@@ -4,8 +4,11 @@ using System.Security.Cryptography;
 
 namespace Kiosk.Vision.Models;
 
-/// <summary>A model file to fetch: where from, where to, and what it must be (size when known, SHA-256 always).</summary>
-public sealed record ModelDownload(Uri Url, string Destination, string Sha256, long? Size = null);
+/// <summary>
+/// A model file to fetch: where from, where to, and what it must be (size when known, hash always). The hash is the
+/// hex digest its source publishes: SHA-256 (64 digits, our own pins) or SHA-384 (96 digits, the Open Model Zoo's).
+/// </summary>
+public sealed record ModelDownload(Uri Url, string Destination, string Hash, long? Size = null);
 
 /// <summary>A model file could not be fetched or was not what it must be; the message says which and what to do.</summary>
 public sealed class ModelDownloadException(string message, Exception? inner = null) : Exception(message, inner);
@@ -25,8 +28,9 @@ public sealed class ModelDownloader(HttpClient http)
     public async Task<bool> DownloadAsync(ModelDownload file, IProgress<(long Done, long? Total)>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(file);
-        string expected = file.Sha256.ToLowerInvariant();
-        if (File.Exists(file.Destination) && await HashAsync(file.Destination, ct).ConfigureAwait(false) == expected) return false;
+        string expected = file.Hash.ToLowerInvariant();
+        string algorithm = FileHash.AlgorithmOf(expected); // a malformed pin is refused before any byte is fetched
+        if (File.Exists(file.Destination) && await FileHash.OfAsync(file.Destination, expected, ct).ConfigureAwait(false) == expected) return false;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file.Destination))!);
         string part = file.Destination + ".part";
         long have = File.Exists(part) ? new FileInfo(part).Length : 0;
@@ -41,11 +45,11 @@ public sealed class ModelDownloader(HttpClient http)
             File.Delete(part);
             throw new ModelDownloadException($"{file.Url}: got {length} bytes, the model's list says {total}; the file was deleted");
         }
-        string actual = await HashAsync(part, ct).ConfigureAwait(false);
+        string actual = await FileHash.OfAsync(part, expected, ct).ConfigureAwait(false);
         if (actual != expected)
         {
             File.Delete(part);
-            throw new ModelDownloadException($"{file.Url}: SHA-256 {actual}, expected {expected}; the file was deleted (a changed or damaged download: never used)");
+            throw new ModelDownloadException($"{file.Url}: {algorithm} {actual}, expected {expected}; the file was deleted (a changed or damaged download: never used)");
         }
         File.Move(part, file.Destination, overwrite: true);
         return true;
@@ -94,9 +98,33 @@ public sealed class ModelDownloader(HttpClient http)
         }
     }
 
-    private static async Task<string> HashAsync(string path, CancellationToken ct)
+}
+
+/// <summary>Hex digests of files, SHA-256 or SHA-384 chosen by the length of the digest they are checked against.</summary>
+public static class FileHash
+{
+    /// <summary>"SHA-256" for 64 hex digits, "SHA-384" for 96.</summary>
+    /// <exception cref="ArgumentException">neither</exception>
+    public static string AlgorithmOf(string expectedHex) => expectedHex.Length switch
     {
-        await using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, useAsync: true);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(s, ct).ConfigureAwait(false));
+        64 when expectedHex.All(Uri.IsHexDigit) => "SHA-256",
+        96 when expectedHex.All(Uri.IsHexDigit) => "SHA-384",
+        _ => throw new ArgumentException($"'{expectedHex}' is neither a SHA-256 (64 hex digits) nor a SHA-384 (96) digest", nameof(expectedHex)),
+    };
+
+    /// <summary>The file's digest, in the algorithm of <paramref name="expectedHex"/>, lower-case hex.</summary>
+    public static async Task<string> OfAsync(string path, string expectedHex, CancellationToken ct = default)
+    {
+        string algorithm = AlgorithmOf(expectedHex);
+        await using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+        byte[] digest = algorithm == "SHA-256" ? await SHA256.HashDataAsync(s, ct).ConfigureAwait(false) : await SHA384.HashDataAsync(s, ct).ConfigureAwait(false);
+        return Convert.ToHexStringLower(digest);
+    }
+
+    public static string Of(string path, string expectedHex)
+    {
+        string algorithm = AlgorithmOf(expectedHex);
+        using var s = File.OpenRead(path);
+        return Convert.ToHexStringLower(algorithm == "SHA-256" ? SHA256.HashData(s) : SHA384.HashData(s));
     }
 }

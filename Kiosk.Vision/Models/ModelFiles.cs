@@ -12,46 +12,88 @@ public static class ModelFiles
 {
     private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Modified), bool> Verified = new();
 
-    public static string PathOf(ModelFileSpec spec) =>
-        Path.IsPathRooted(spec.File) ? spec.File : Path.Combine(KioskPaths.ModelsDir, spec.File);
+    public static string PathOf(ModelFileSpec spec) => PathOf(spec.ResolvedFile);
+
+    public static string PathOf(string file) => Path.IsPathRooted(file) ? file : Path.Combine(KioskPaths.ModelsDir, file);
 
     /// <summary>Full path of the spec's file, checked to exist and to match its hash.</summary>
-    public static string Resolve(ModelFileSpec spec)
+    public static string Resolve(ModelFileSpec spec) => Resolve(spec, spec.ResolvedFile);
+
+    /// <summary>
+    /// Full path of <paramref name="file"/> (the spec's file or its ONNX export), checked to exist and to match its
+    /// pinned SHA-256; an Open Model Zoo IR is checked whole, .xml and .bin, against the hashes of its model.yml.
+    /// </summary>
+    public static string Resolve(ModelFileSpec spec, string file)
     {
-        string path = PathOf(spec);
-        var info = new FileInfo(path);
-        if (!info.Exists)
-            throw new ModelFileException($"Model '{spec.Name}': file {path} not found. Run scripts/setup.sh to fetch the default models" +
-                                         (spec.Backend == "openvino" ? " (Open Model Zoo models: `kiosk models fetch`)." : "."));
-        if (spec.Sha256 is null) return path;
-        var key = (path, info.Length, info.LastWriteTimeUtc);
-        if (Verified.ContainsKey(key)) return path;
-        string actual = Sha256Of(path);
-        if (!actual.Equals(spec.Sha256, StringComparison.OrdinalIgnoreCase))
-            throw new ModelFileException($"Model '{spec.Name}': {path} has SHA-256 {actual}, expected {spec.Sha256}. " +
-                                         "The file is corrupt or not the pinned model; delete it and run scripts/setup.sh.");
-        Verified[key] = true;
+        string path = PathOf(file);
+        bool isOnnxExport = file == spec.OnnxFile && file != spec.ResolvedFile;
+        if (!System.IO.File.Exists(path))
+            throw new ModelFileException($"Model '{spec.Name}': file {path} not found. " + (spec.Omz is { } omz
+                ? $"Fetch it with `kiosk models fetch {omz}{(spec.Precision is { } p && p != "FP32" ? $" --precision {p}" : "")}`."
+                : spec.Backend == "openvino" ? "Put the model there (see `kiosk models list`)." : "Run scripts/setup.sh to fetch the default models."));
+        if (isOnnxExport)
+        {
+            if (spec.OnnxSha256 is { } onnxSha) Verify(spec, path, onnxSha);
+            return path;
+        }
+        if (spec.Sha256 is { } sha)
+        {
+            Verify(spec, path, sha);
+            return path;
+        }
+        if (spec.Omz is { } name && OmzDownloads.Find(name) is { } model)
+        {
+                string precision = spec.Precision ?? "FP32";
+            // Each file must be one of the zoo's pinned versions of it (the 2023.0 IRs, or the 2022.3 ones for the NCS2).
+            var names = model.Files.Where(f => f.Precision == precision).Select(f => f.Name).Distinct().ToArray();
+            if (names.Length == 0) return path; // a model whose IR is made by the user (FaceNet): nothing pinned
+            string dir = Path.GetDirectoryName(Path.GetDirectoryName(path)!)!; // <cache>/models/omz/<name>
+            string refetch = $"`kiosk models fetch {name} --precision {precision}`";
+            foreach (string fileName in names)
+            {
+                string filePath = Path.Combine(dir, fileName);
+                if (!System.IO.File.Exists(filePath))
+                    throw new ModelFileException($"Model '{spec.Name}': {filePath} not found (an IR needs its .xml and .bin). Fetch it with {refetch}.");
+                Verify(spec, filePath, model.Files.Where(f => f.Name == fileName).Select(f => f.Sha384).ToArray(), refetch);
+            }
+        }
         return path;
+    }
+
+    private static void Verify(ModelFileSpec spec, string path, string hash, string? refetch = null) => Verify(spec, path, [hash], refetch);
+
+    /// <summary>Checks that the file's digest is one of <paramref name="hashes"/> (SHA-256 or SHA-384 hex), once per file version.</summary>
+    private static void Verify(ModelFileSpec spec, string path, string[] hashes, string? refetch)
+    {
+        var info = new FileInfo(path);
+        var key = (path, info.Length, info.LastWriteTimeUtc);
+        if (Verified.ContainsKey(key)) return;
+        var digests = new Dictionary<string, string>(StringComparer.Ordinal); // algorithm -> digest, each computed once
+        foreach (string expected in hashes)
+        {
+            string algorithm = FileHash.AlgorithmOf(expected);
+            if (!digests.TryGetValue(algorithm, out string? actual)) digests[algorithm] = actual = FileHash.Of(path, expected);
+            if (actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
+            {
+                Verified[key] = true;
+                return;
+            }
+        }
+        throw new ModelFileException($"Model '{spec.Name}': {path} has {string.Join(", ", digests.Select(d => $"{d.Key} {d.Value}"))}, " +
+                                     $"expected {string.Join(" or ", hashes)}. The file is corrupt or not the pinned model; delete it and run {refetch ?? "scripts/setup.sh"}.");
     }
 
     public static string Sha256Of(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = System.IO.File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
-    /// <summary>Opens the spec's model on its backend, after checking the file.</summary>
-    public static IInferenceModel Open(ModelFileSpec spec, InferenceOptions options)
-    {
-        string path = Resolve(spec);
-        return spec.Backend switch
-        {
-            "onnxruntime" => new OnnxRuntimeModel(spec.Name, path, options),
-            "openvino" => throw new BackendUnavailableException(
-                $"Model '{spec.Name}' asks for the OpenVINO backend, which this build does not have yet; use an ONNX export on onnxruntime."),
-            _ => throw new BackendUnavailableException($"Model '{spec.Name}': unknown backend '{spec.Backend}' (onnxruntime, openvino)"),
-        };
-    }
+    /// <summary>
+    /// Opens the spec's model where <see cref="BackendSelection"/> places it (backend, device, fallback), after
+    /// checking its file.
+    /// </summary>
+    public static IInferenceModel Open(ModelFileSpec spec, InferenceOptions options) => BackendSelection.Open(spec, options);
 
     /// <summary>
     /// Validates the spec, opens its model, checks the image input against the spec and lets

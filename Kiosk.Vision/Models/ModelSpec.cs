@@ -48,10 +48,14 @@ public enum SimilarityMetric { Cosine }
 /// <summary>A model spec that cannot describe a usable model; the message names the property.</summary>
 public sealed class ModelSpecException(string message) : Exception(message);
 
-/// <summary>Where and how a model file is run. Backend "onnxruntime" (default) or "openvino"; device e.g. "CPU".</summary>
+/// <summary>
+/// Where and how a model file is run. Backend "onnxruntime" (default), "openvino", or "auto" (OpenVINO on the NCS2
+/// when one is plugged in, else OpenVINO on the CPU, else ONNX Runtime); device e.g. "CPU", "MYRIAD", "auto".
+/// </summary>
 public abstract record ModelFileSpec
 {
-    public static readonly string[] Backends = ["onnxruntime", "openvino"];
+    public static readonly string[] Backends = ["auto", "onnxruntime", "openvino"];
+    public static readonly string[] Precisions = ["FP32", "FP16", "FP16-INT8", "FP32-INT8"];
 
     /// <summary>Checks every property; throws <see cref="ModelSpecException"/> naming the first bad one.</summary>
     public virtual void Validate()
@@ -62,7 +66,20 @@ public abstract record ModelFileSpec
         if (Sha256 is not null && (Sha256.Length != 64 || !Sha256.All(Uri.IsHexDigit)))
             throw new ModelSpecException($"{who}: sha256 must be 64 hex digits");
         if (!Backends.Contains(Backend)) throw new ModelSpecException($"{who}: backend '{Backend}' is not one of {string.Join(", ", Backends)}");
-        if (string.IsNullOrWhiteSpace(Device)) throw new ModelSpecException($"{who}: device is empty");
+        if (!IsDeviceName(Device))
+            throw new ModelSpecException($"{who}: device '{Device}' is not a device name (auto, CPU, MYRIAD, GPU, NPU, AUTO, HETERO:MYRIAD,CPU ...)");
+        if (Backend == "onnxruntime" && !Device.Equals("CPU", StringComparison.OrdinalIgnoreCase) && Device != "auto")
+            throw new ModelSpecException($"{who}: ONNX Runtime runs on the CPU here; device '{Device}' needs backend openvino or auto");
+        if (Backend == "onnxruntime" && OnnxPath is null)
+            throw new ModelSpecException($"{who}: backend onnxruntime needs an ONNX file (file or onnxFile ending in .onnx)");
+        if (!File.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && !File.EndsWith(".xml", StringComparison.OrdinalIgnoreCase))
+            throw new ModelSpecException($"{who}: file must be an ONNX model (.onnx) or an OpenVINO IR (.xml with its .bin beside it)");
+        if (OnnxFile is not null && !OnnxFile.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            throw new ModelSpecException($"{who}: onnxFile must end in .onnx");
+        if (OnnxSha256 is not null && (OnnxSha256.Length != 64 || !OnnxSha256.All(Uri.IsHexDigit)))
+            throw new ModelSpecException($"{who}: onnxSha256 must be 64 hex digits");
+        if (File.Contains("{precision}", StringComparison.Ordinal) && (Precision is null || !Precisions.Contains(Precision)))
+            throw new ModelSpecException($"{who}: precision '{Precision}' is not one of {string.Join(", ", Precisions)}");
         if (Width is < 1 or > 4096 || Height is < 1 or > 4096) throw new ModelSpecException($"{who}: width and height must be 1..4096");
         if (!Enum.IsDefined(Layout) || !Enum.IsDefined(Channels)) throw new ModelSpecException($"{who}: unknown layout or channel order");
         if (Normalization is null) throw new ModelSpecException($"{who}: normalization is missing");
@@ -78,12 +95,43 @@ public abstract record ModelFileSpec
     }
 
     public required string Name { get; init; }
-    /// <summary>Path of the model file, relative to the models cache (&lt;cache&gt;/models) or absolute.</summary>
+    /// <summary>
+    /// Path of the model file, relative to the models cache (&lt;cache&gt;/models) or absolute: an ONNX model or an
+    /// OpenVINO IR (.xml, its .bin beside it). "{precision}" stands for <see cref="Precision"/>.
+    /// </summary>
     public required string File { get; init; }
-    /// <summary>Expected SHA-256 (hex) of the file; verified when loaded. Null only for user-supplied files.</summary>
+    /// <summary>
+    /// Expected SHA-256 (hex) of the file; verified when loaded. Null for user-supplied files and for Open Model Zoo
+    /// files, which are verified against <see cref="OmzDownloads"/> (the .xml and the .bin).
+    /// </summary>
     public string? Sha256 { get; init; }
+    /// <summary>An ONNX export of the same network, for ONNX Runtime when <see cref="File"/> is an IR; null if none.</summary>
+    public string? OnnxFile { get; init; }
+    public string? OnnxSha256 { get; init; }
+    /// <summary>Name of the Open Model Zoo model whose pinned files (model.yml hashes) this spec's IR must match.</summary>
+    public string? Omz { get; init; }
+    /// <summary>IR precision folder (FP32, FP16, FP16-INT8): FP16 suits the NCS2; null where the file has none.</summary>
+    public string? Precision { get; init; }
     public string Backend { get; init; } = "onnxruntime";
     public string Device { get; init; } = "CPU";
+
+    /// <summary><see cref="File"/> with its precision filled in.</summary>
+    [JsonIgnore]
+    public string ResolvedFile => Precision is null ? File : File.Replace("{precision}", Precision, StringComparison.Ordinal);
+
+    /// <summary>The ONNX file ONNX Runtime can run, or null when the spec has only an IR.</summary>
+    [JsonIgnore]
+    public string? OnnxPath => ResolvedFile.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? ResolvedFile : OnnxFile;
+
+    /// <summary>OpenVINO device names: plain (CPU, GPU.1), or a virtual device with its list (HETERO:MYRIAD,CPU).</summary>
+    public static bool IsDeviceName(string? device)
+    {
+        if (string.IsNullOrEmpty(device) || device.Length > 100) return false;
+        if (device == "auto") return true;
+        foreach (char c in device)
+            if (!(char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c) || c is '.' or ',' or ':' or '_')) return false;
+        return char.IsAsciiLetterUpper(device[0]) && !device.EndsWith(':') && !device.EndsWith(',');
+    }
     /// <summary>Input tensor name; null takes the model's first input.</summary>
     public string? InputName { get; init; }
     public TensorLayout Layout { get; init; } = TensorLayout.Nchw;
@@ -197,8 +245,13 @@ public enum LandmarkOutput
 public sealed record LandmarkSpec : ModelFileSpec
 {
     public required LandmarkOutput Output { get; init; }
-    /// <summary>Box grown by this fraction of its size on each side before cropping, then made square.</summary>
+    /// <summary>Box grown by this fraction of its size on each side before cropping.</summary>
     public float BoxMargin { get; init; }
+    /// <summary>
+    /// Crop a square of the box's height around its centre (the default landmark model was trained on these), rather
+    /// than the box itself stretched to the input (landmarks-regression-retail-0009, as the Open Model Zoo demo does).
+    /// </summary>
+    public bool Square { get; init; } = true;
 
     public override void Validate()
     {
@@ -213,7 +266,8 @@ public sealed record LandmarkSpec : ModelFileSpec
 /// as in code (the source-generated reader would set missing init-only properties to 0 and null instead).
 /// </summary>
 internal sealed record EmbedderSpecDocument(
-    string? Name, string? File, string? Sha256, string? Backend, string? Device, string? InputName, TensorLayout? Layout,
+    string? Name, string? File, string? Sha256, string? OnnxFile, string? OnnxSha256, string? Omz, string? Precision,
+    string? Backend, string? Device, string? InputName, TensorLayout? Layout,
     int? Width, int? Height, ChannelOrder? Channels, Normalization? Normalization, string? Description, CropSpec? Crop,
     int? OutputSize, string? OutputName, SimilarityMetric? Metric, float? Threshold, string? ThresholdSource,
     bool? FlipAugment, float? ImpostorMean, float? ImpostorStd, float? GreyZone)
@@ -236,6 +290,10 @@ internal sealed record EmbedderSpecDocument(
         return spec with
         {
             Sha256 = Sha256,
+            OnnxFile = OnnxFile,
+            OnnxSha256 = OnnxSha256,
+            Omz = Omz,
+            Precision = Precision,
             Backend = Backend ?? spec.Backend,
             Device = Device ?? spec.Device,
             InputName = InputName,

@@ -1,0 +1,347 @@
+using System.CommandLine;
+using Kiosk.Hardware.Gpio;
+using Kiosk.Host.Gallery;
+using Kiosk.Host.Mqtt;
+using Kiosk.Host.Service;
+using Kiosk.Vision;
+using Kiosk.Vision.Capture;
+using Kiosk.Vision.Inference;
+using Kiosk.Vision.Interop.OnnxRuntime;
+using Kiosk.Vision.Models;
+using Microsoft.Extensions.Configuration;
+using Spectre.Console;
+
+namespace Kiosk.Host.Cli;
+
+/// <summary>ok: works; warn: works, but worth a look (e.g. the broker is away: events wait); fail: the kiosk cannot run as configured.</summary>
+public enum CheckState { Ok, Warn, Fail, Info }
+
+public sealed record DoctorCheck(string Area, string Name, CheckState State, string Detail);
+
+/// <summary>
+/// What `kiosk doctor` looks at: the backends and their devices, the configured models (opened for real, where they
+/// would run), the camera, the GPIO chip, the broker, the gallery. Every check is independent: one failing does not
+/// hide the others. Nothing is changed, except that opening a model may load a native library.
+/// </summary>
+public sealed class Doctor(IConfiguration config, KioskSettings settings)
+{
+    public TimeSpan BrokerTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>The /dev and /sys roots (tests point them elsewhere).</summary>
+    public string DevDir { get; init; } = "/dev";
+    public string SysDir { get; init; } = "/sys";
+
+    public async Task<IReadOnlyList<DoctorCheck>> RunAsync(CancellationToken ct = default)
+    {
+        var checks = new List<DoctorCheck>();
+        ServiceSettings? service = null;
+        try
+        {
+            service = ServiceSettingsLoader.Load(config, settings);
+            checks.Add(new("settings", "settings", CheckState.Ok, "read and valid"));
+        }
+        catch (SettingsException e)
+        {
+            checks.Add(new("settings", "settings", CheckState.Fail, e.Message));
+        }
+        Backends(checks);
+        Models(checks);
+        if (service is not null)
+        {
+            Camera(service.Camera, checks);
+            await GpioAsync(service, checks).ConfigureAwait(false);
+            await BrokerAsync(service.Mqtt, checks, ct).ConfigureAwait(false);
+        }
+        Gallery(checks);
+        return checks;
+    }
+
+    private void Backends(List<DoctorCheck> checks)
+    {
+        try
+        {
+            checks.Add(new("backend", "ONNX Runtime", CheckState.Ok, $"{OrtLibrary.Version} from {OrtLibrary.LoadedFrom}"));
+        }
+        catch (OnnxRuntimeNotFoundException e)
+        {
+            checks.Add(new("backend", "ONNX Runtime", CheckState.Fail, e.Message));
+        }
+        var ov = OpenVinoRuntime.Probe();
+        bool wanted = settings.Inference.Backend is "openvino" || ConfiguredSpecs().Any(s => (settings.Inference.Backend ?? s.Spec.Backend) == "openvino");
+        if (ov.Available)
+        {
+            checks.Add(new("backend", "OpenVINO", CheckState.Ok, $"{ov.Version} from {ov.LoadedFrom}"));
+            foreach (var d in ov.Devices) checks.Add(new("device", d.Name, CheckState.Ok, d.FullName));
+        }
+        else
+        {
+            // Only a problem when a configured model needs it; the models' own checks say whether they run anyway.
+            checks.Add(new("backend", "OpenVINO", wanted ? CheckState.Warn : CheckState.Info, $"not available: {ov.Error}"));
+        }
+        int sticks = CountNcs2();
+        if (sticks > 0 && !(ov.Available && ov.Devices.Any(d => d.Name.StartsWith("MYRIAD", StringComparison.Ordinal))))
+        {
+            string why = !ov.Available ? "no OpenVINO runtime to drive it (install 2022.3 LTS: README, 'OpenVINO')"
+                : Kiosk.Vision.Interop.OpenVino.OvLibrary.HasMyriad(ov.Version!) ? "OpenVINO does not list it: check the udev rules and that the kiosk user is in group users (README)"
+                : $"OpenVINO {ov.Version} has no MYRIAD plugin: the NCS2 needs 2022.3 LTS";
+            checks.Add(new("device", "Intel NCS2 (USB 03e7)", CheckState.Warn, $"{sticks} plugged in, unusable: {why}"));
+        }
+    }
+
+    /// <summary>USB devices of Movidius (vendor 03e7): the NCS2 in either of its boot states.</summary>
+    private int CountNcs2()
+    {
+        string usb = Path.Combine(SysDir, "bus", "usb", "devices");
+        if (!Directory.Exists(usb)) return 0;
+        int n = 0;
+        foreach (string dir in Directory.EnumerateDirectories(usb))
+        {
+            string vendor = Path.Combine(dir, "idVendor");
+            try
+            {
+                if (File.Exists(vendor) && File.ReadAllText(vendor).Trim() == "03e7") n++;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return n;
+    }
+
+    private IEnumerable<(string Role, ModelFileSpec Spec)> ConfiguredSpecs()
+    {
+        yield return ("detector", settings.DetectorSpec());
+        yield return ("landmarks", settings.LandmarkSpec());
+        EmbedderSpec? fast = null, accurate = null;
+        try { fast = settings.EmbedderSpec(settings.Embedder); } catch (Exception e) when (KioskCli.IsUserFacing(e)) { }
+        if (fast is not null) yield return ("fast embedder", fast);
+        if (settings.AccurateEmbedder.Length > 0)
+        {
+            try { accurate = settings.EmbedderSpec(settings.AccurateEmbedder); } catch (Exception e) when (KioskCli.IsUserFacing(e)) { }
+            if (accurate is not null) yield return ("accurate embedder", accurate);
+        }
+    }
+
+    private void Models(List<DoctorCheck> checks)
+    {
+        foreach (string name in new[] { settings.Embedder, settings.AccurateEmbedder }.Where(n => n.Length > 0))
+        {
+            try { settings.EmbedderSpec(name); }
+            catch (Exception e) when (KioskCli.IsUserFacing(e)) { checks.Add(new("model", name, CheckState.Fail, e.Message)); }
+        }
+        var report = new InferenceReport();
+        var options = settings.Inference with { Report = report };
+        foreach (var (role, spec) in ConfiguredSpecs())
+        {
+            // Opened for real: file and hash, backend, device, tensor shapes; then closed again.
+            try
+            {
+                using var model = ModelFiles.Open(spec, options);
+                var placed = report.Placements.FirstOrDefault(p => p.Model == spec.Name);
+                string where = $"{model.Backend} {model.Device}";
+                checks.Add(placed is { FellBack: true }
+                    ? new("model", $"{role} {spec.Name}", CheckState.Warn, $"runs on {where}, not on {placed.Requested}: {placed.FallbackReason}")
+                    : new("model", $"{role} {spec.Name}", CheckState.Ok, $"runs on {where}; {ModelFiles.PathOf(spec)} verified"));
+            }
+            catch (Exception e) when (KioskCli.IsUserFacing(e))
+            {
+                checks.Add(new("model", $"{role} {spec.Name}", CheckState.Fail, e.Message));
+            }
+        }
+    }
+
+    private void Camera(FrameSourceOptions camera, List<DoctorCheck> checks)
+    {
+        string? ffmpeg = FindOnPath(camera.FfmpegPath);
+        checks.Add(ffmpeg is null
+            ? new("camera", "ffmpeg", CheckState.Fail, $"{camera.FfmpegPath} not found: install it (apt install ffmpeg)")
+            : new("camera", "ffmpeg", CheckState.Ok, ffmpeg));
+        var devices = Directory.Exists(DevDir) ? Directory.GetFiles(DevDir, "video*").Order(StringComparer.Ordinal).ToArray() : [];
+        foreach (string dev in devices)
+        {
+            string nameFile = Path.Combine(SysDir, "class", "video4linux", Path.GetFileName(dev), "name");
+            string label = File.Exists(nameFile) ? File.ReadAllText(nameFile).Trim() : "";
+            checks.Add(new("camera", dev, CheckState.Info, label.Length > 0 ? label : "video device"));
+        }
+        switch (camera.Kind)
+        {
+            case FrameSourceKind.V4l2:
+                checks.Add(!File.Exists(camera.Device)
+                    ? new("camera", $"configured {camera.Device}", CheckState.Fail,
+                        devices.Length == 0 ? "not present, and no /dev/video* device at all: plug the camera in or set Camera:Device"
+                            : $"not present; video devices here: {string.Join(", ", devices)} (Camera:Device)")
+                    : CanOpen(camera.Device) is { } error
+                        ? new("camera", $"configured {camera.Device}", CheckState.Fail, $"cannot be opened: {error} (the service user needs group video)")
+                        : new("camera", $"configured {camera.Device}", CheckState.Ok, "present and readable"));
+                break;
+            case FrameSourceKind.File:
+                checks.Add(File.Exists(camera.Device)
+                    ? new("camera", $"configured {camera.Device}", CheckState.Ok, "video file present")
+                    : new("camera", $"configured {camera.Device}", CheckState.Fail, "video file not found (Camera:Device)"));
+                break;
+            default:
+                checks.Add(new("camera", "configured network camera", CheckState.Info,
+                    $"{FfmpegArguments.Redact(camera.Device)}: not contacted by doctor (the service retries it with backoff)"));
+                break;
+        }
+    }
+
+    private static string? CanOpen(string path)
+    {
+        try
+        {
+            using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
+
+    private static string? FindOnPath(string program)
+    {
+        if (program.Contains('/')) return File.Exists(program) ? program : null;
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(dir, program);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    private async Task GpioAsync(ServiceSettings service, List<DoctorCheck> checks)
+    {
+        var chips = Directory.Exists(DevDir) ? Directory.GetFiles(DevDir, "gpiochip*").Order(StringComparer.Ordinal).ToArray() : [];
+        var door = service.Door;
+        if (door.IsSimulated)
+        {
+            checks.Add(new("gpio", "door", CheckState.Info, $"simulated (Door:Driver=simulated); GPIO chips here: {(chips.Length == 0 ? "none" : string.Join(", ", chips))}"));
+            return;
+        }
+        if (!File.Exists(door.ChipPath))
+        {
+            checks.Add(new("gpio", $"configured {door.ChipPath}", CheckState.Fail,
+                chips.Length == 0 ? "not present, and no GPIO chip at all (Door:ChipPath; or Door:Driver=simulated to try without a door)"
+                    : $"not present; GPIO chips here: {string.Join(", ", chips)} (Door:ChipPath)"));
+            return;
+        }
+        try
+        {
+            await using var driver = new CharacterDeviceGpioDriver(door.ChipPath);
+            string lines = $"lock line {door.LockLine} of {driver.LineCount}";
+            checks.Add(door.LockLine < driver.LineCount
+                ? new("gpio", $"configured {door.ChipPath}", CheckState.Ok, $"{driver.ChipName} \"{driver.ChipLabel}\", {driver.LineCount} lines; {lines}")
+                : new("gpio", $"configured {door.ChipPath}", CheckState.Fail, $"{driver.ChipName} has {driver.LineCount} lines: Door:LockLine {door.LockLine} is not one of them"));
+        }
+        catch (GpioException e)
+        {
+            checks.Add(new("gpio", $"configured {door.ChipPath}", CheckState.Fail, $"{e.Message} (the service user needs group gpio)"));
+        }
+    }
+
+    private async Task BrokerAsync(MqttLinkSettings? mqtt, List<DoctorCheck> checks, CancellationToken ct)
+    {
+        if (mqtt is null)
+        {
+            checks.Add(new("mqtt", "broker", CheckState.Info, "not configured (Mqtt:Host empty): events stay in the local log"));
+            return;
+        }
+        string where = $"{mqtt.Broker.Host}:{mqtt.Broker.Port}";
+        // Its own client id: the kiosk's would push a running service's session off the broker.
+        var b = mqtt.Broker;
+        var options = new MqttOptions
+        {
+            Host = b.Host, Port = b.Port, ClientId = $"{b.ClientId}-doctor-{Environment.ProcessId}", Username = b.Username, Password = b.Password,
+            CaFile = b.CaFile, CertFile = b.CertFile, KeyFile = b.KeyFile, KeepAlive = b.KeepAlive, ProtocolVersion = b.ProtocolVersion,
+            ReconnectMin = BrokerTimeout, ReconnectMax = BrokerTimeout,
+        };
+        MqttClient client;
+        try
+        {
+            client = new MqttClient(options);
+        }
+        catch (MqttException e)
+        {
+            checks.Add(new("mqtt", "libmosquitto", CheckState.Warn, $"{e.Message}: the door works, events wait in the local log"));
+            return;
+        }
+        await using (client.ConfigureAwait(false))
+        {
+            client.Start();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(BrokerTimeout);
+            try
+            {
+                await client.WaitConnectedAsync(timeout.Token).ConfigureAwait(false);
+                checks.Add(new("mqtt", $"broker {where}", CheckState.Ok, $"connected{(options.Username is { } u ? $" as {u}" : "")}{(options.CaFile is not null ? " over TLS" : "")}"));
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                string why = client.LastFailure?.Reason ?? $"no answer in {BrokerTimeout.TotalSeconds:0} s";
+                checks.Add(new("mqtt", $"broker {where}", CheckState.Warn, $"not reachable: {why}. The door works; events wait in the local log until it is"));
+            }
+        }
+    }
+
+    private void Gallery(List<DoctorCheck> checks)
+    {
+        var g = settings.Gallery;
+        if (!File.Exists(g.DatabasePath))
+        {
+            checks.Add(new("gallery", g.DatabasePath, CheckState.Warn, "no gallery yet: nobody is enrolled (kiosk enroll, or an MQTT enroll command)"));
+            return;
+        }
+        try
+        {
+            using var store = GalleryStore.Open(g);
+            var people = store.ListPeople();
+            string detail = $"{people.Count} people, revision {store.Revision}";
+            try
+            {
+                var fast = settings.EmbedderSpec(settings.Embedder);
+                var missing = store.PeopleWithoutTemplatesFor(fast.Name, GalleryService.ModelKey(fast), withoutCrops: false);
+                detail += missing.Count == 0 ? $"; every person has {fast.Name} templates"
+                    : $"; {missing.Count} without {fast.Name} templates (made from stored crops at start, or new photos needed)";
+                checks.Add(new("gallery", g.DatabasePath, people.Count == 0 ? CheckState.Warn : CheckState.Ok, detail));
+            }
+            catch (Exception e) when (KioskCli.IsUserFacing(e))
+            {
+                checks.Add(new("gallery", g.DatabasePath, CheckState.Ok, $"{detail}; templates not checked ({e.Message})"));
+            }
+        }
+        catch (Exception e) when (KioskCli.IsUserFacing(e))
+        {
+            checks.Add(new("gallery", g.DatabasePath, CheckState.Fail, e.Message));
+        }
+    }
+}
+
+internal static class DoctorCommand
+{
+    public static Command Create(KioskSettings settings)
+    {
+        var cmd = new Command("doctor", "Check this machine for the configured kiosk: backends, devices, models, camera, GPIO, broker, gallery; exit 1 if it cannot run");
+        cmd.SetAction(async (_, ct) =>
+        {
+            var checks = await new Doctor(KioskSettings.BuildConfiguration(), settings).RunAsync(ct).ConfigureAwait(false);
+            var table = new Table().AddColumns("area", "what", "state", "detail");
+            foreach (var c in checks)
+            {
+                string state = c.State switch
+                {
+                    CheckState.Ok => "[green]ok[/]",
+                    CheckState.Warn => "[yellow]warn[/]",
+                    CheckState.Fail => "[red]FAIL[/]",
+                    _ => "[grey]info[/]",
+                };
+                table.AddRow(Markup.Escape(c.Area), Markup.Escape(c.Name), state, Markup.Escape(c.Detail));
+            }
+            AnsiConsole.Write(table);
+            int failed = checks.Count(c => c.State == CheckState.Fail);
+            AnsiConsole.MarkupLine(failed == 0
+                ? "[green]The configured kiosk can run here.[/]"
+                : $"[red]The configured kiosk cannot run here: {failed} check(s) failed.[/]");
+            return failed == 0 ? 0 : 1;
+        });
+        return cmd;
+    }
+}
