@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Kiosk.Host;
 using Kiosk.Host.Cli;
 using Kiosk.Tests.Mqtt;
@@ -134,7 +132,7 @@ public sealed class DoctorTests : IDisposable
     {
         var values = Base();
         values["Mqtt:Host"] = "127.0.0.1";
-        values["Mqtt:Port"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        values["Mqtt:Port"] = MosquittoBroker.FreePort().ToString(CultureInfo.InvariantCulture);
         values["Mqtt:Site"] = "hq";
         values["Mqtt:Kiosk"] = "front-door";
         var down = Assert.Single(await Run(values), c => c.Area == "mqtt");
@@ -204,14 +202,5 @@ public sealed class DoctorTests : IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Kiosk.Vision.Models;
 
@@ -81,7 +80,7 @@ public sealed class ModelDownloaderTests : IDisposable
     [Fact]
     public async Task A_server_that_is_not_there_is_a_clear_error()
     {
-        var gone = new ModelDownload(new Uri($"http://127.0.0.1:{FileServer.FreePort()}/model.bin"), File().Destination, File().Hash);
+        var gone = new ModelDownload(new Uri($"http://127.0.0.1:{Kiosk.Tests.Mqtt.MosquittoBroker.FreePort()}/model.bin"), File().Destination, File().Hash);
         var e = await Assert.ThrowsAsync<ModelDownloadException>(() => new ModelDownloader(_http).DownloadAsync(gone));
         Assert.Contains("127.0.0.1", e.Message);
     }
@@ -154,19 +153,10 @@ public sealed class ModelDownloaderTests : IDisposable
         public FileServer(Func<string, byte[]?> contentAt)
         {
             _contentAt = contentAt;
-            Root = new Uri($"http://127.0.0.1:{FreePort()}/");
+            Root = new Uri($"http://127.0.0.1:{Kiosk.Tests.Mqtt.MosquittoBroker.FreePort()}/");
             _listener.Prefixes.Add(Root.ToString());
             _listener.Start();
             _serving = Task.Run(ServeAsync);
-        }
-
-        public static int FreePort()
-        {
-            var l = new TcpListener(IPAddress.Loopback, 0);
-            l.Start();
-            int port = ((IPEndPoint)l.LocalEndpoint).Port;
-            l.Stop();
-            return port;
         }
 
         private async Task ServeAsync()

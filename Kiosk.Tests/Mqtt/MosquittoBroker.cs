@@ -189,7 +189,8 @@ public sealed class MosquittoBroker : IDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port nothing listens on (at the moment of asking).</summary>
+    internal static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
