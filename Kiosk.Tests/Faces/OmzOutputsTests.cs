@@ -32,6 +32,16 @@ public sealed class OmzOutputsTests
     }
 
     [Fact]
+    public void Ssd_corners_scale_by_the_input_size_in_image_pixels_when_the_frame_was_letterboxed()
+    {
+        // A 640x360 frame fitted into a square input at its top-left: the input spans 640x640 image pixels.
+        float[] output = [0, 1, 0.9f, 0.25f, 0.25f, 0.50f, 0.75f, -1, 0, 0, 0, 0, 0, 0];
+        var faces = new List<FaceDetection>();
+        OmzOutputs.DecodeSsd(output, scaleX: 640, scaleY: 640, imageWidth: 640, imageHeight: 360, minScore: 0.5f, faces);
+        AssertBox(new BoxF(160, 160, 320, 360), Assert.Single(faces).Box); // y2 = 480 is in the padding: clipped to 360
+    }
+
+    [Fact]
     public void Ssd_output_that_is_not_whole_rows_is_refused()
     {
         var e = Assert.Throws<ArgumentException>(() => OmzOutputs.DecodeSsd(new float[13], 640, 480, 0.5f, []));
