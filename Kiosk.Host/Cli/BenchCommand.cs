@@ -31,6 +31,7 @@ internal static class BenchCommand
     {
         var bench = new Command("bench", "Benchmarks: the per-face path, the 1:N gallery search");
         bench.Subcommands.Add(CreateFaces(settings));
+        bench.Subcommands.Add(CreateBackends(settings));
         bench.Subcommands.Add(SearchBenchCommand.Create());
         return bench;
     }
@@ -64,6 +65,70 @@ internal static class BenchCommand
                 var stages = Best(k, () => MeasureStages(pipeline, img, n));
                 Print(t, parity, stages, reference, kv);
             }
+            Console.WriteLine(string.Join(' ', kv));
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>
+    /// <c>bench backends</c>: each configured model (detector, landmarks, embedders) on every backend and device here
+    /// that can run it (ONNX Runtime; OpenVINO on each device it lists), same random input, one session: the median
+    /// per run and its ratio to the first backend's, the figure that decides whether an NCS2 or a GPU is worth it.
+    /// </summary>
+    private static Command CreateBackends(KioskSettings settings)
+    {
+        var runs = new Option<int>("--runs") { Description = "Timed runs per model and backend", DefaultValueFactory = _ => 200 };
+        var threads = new Option<int>("--threads") { Description = "Threads per model (CPU backends)", DefaultValueFactory = _ => settings.Inference.Threads };
+        var cmd = new Command("backends", "Time each configured model on every backend and device available here, as ratios to the first") { runs, threads };
+        cmd.SetAction(r =>
+        {
+            int n = r.GetValue(runs);
+            if (n < 1) throw new UsageException("--runs must be at least 1");
+            var ov = OpenVinoRuntime.Probe();
+            var devices = ov.Available ? ov.Devices.Select(d => d.Name).ToArray() : [];
+            AnsiConsole.MarkupLineInterpolated($"ONNX Runtime {OrtLibrary.Version}; OpenVINO {(ov.Available ? $"{ov.Version}, devices {string.Join(", ", devices)}" : "not available")}; {n} runs each");
+            var options = settings.Inference with { Threads = r.GetValue(threads), Fallback = false };
+            var specs = new List<ModelFileSpec> { settings.DetectorSpec(), settings.LandmarkSpec(), settings.EmbedderSpec(settings.Embedder) };
+            if (settings.AccurateEmbedder.Length > 0) specs.Add(settings.EmbedderSpec(settings.AccurateEmbedder));
+            var table = new Table().AddColumns("model", "backend", "median ms", "p90 ms", "ratio to the first");
+            var kv = new List<string>();
+            foreach (var spec in specs)
+            {
+                var candidates = new List<BackendCandidate>();
+                if (spec.OnnxPath is { } onnx) candidates.Add(new BackendCandidate("onnxruntime", "CPU", onnx));
+                candidates.AddRange(devices.Select(d => new BackendCandidate("openvino", d, spec.ResolvedFile)));
+                double? first = null;
+                foreach (var c in candidates)
+                {
+                    try
+                    {
+                        using var model = BackendSelection.OpenOn(spec, c, options);
+                        // Random pixels through the spec's own normalization: values in the range the model was trained on
+                        // (raw 0..255 into a model expecting [-1, 1] makes huge activations and misleading timings).
+                        var rng = new Random(42);
+                        var input = model.Input();
+                        var norm = spec.Normalization;
+                        bool standardize = norm.Kind == NormalizationKind.PerImageStandardization;
+                        for (int i = 0; i < input.Length; i++)
+                        {
+                            double v = rng.NextDouble() * 255;
+                            input[i] = standardize ? (float)(v / 127.5 - 1) : (float)((v - norm.Mean[0]) * norm.Scale[0]);
+                        }
+                        var s = Time(n, model.Run);
+                        first ??= s.Median;
+                        table.AddRow(spec.Name, c.ToString(), F(s.Median, "F3"), F(s.P90, "F3"), F(s.Median / first.Value, "F3"));
+                        kv.Add($"{spec.Name}_{c.Backend}_{c.Device}_ms={F(s.Median, "F3")}");
+                    }
+                    catch (Exception e) when (BackendSelection.IsBackendFailure(e) || e is ModelSpecMismatchException)
+                    {
+                        table.AddRow(Markup.Escape(spec.Name), Markup.Escape(c.ToString()), "-", "-", Markup.Escape(e.Message));
+                    }
+                }
+                if (candidates.Count == 0)
+                    table.AddRow(Markup.Escape(spec.Name), "-", "-", "-", "no backend here can read it (an IR needs OpenVINO)");
+            }
+            AnsiConsole.Write(table);
             Console.WriteLine(string.Join(' ', kv));
             return 0;
         });

@@ -35,6 +35,16 @@ internal sealed class CommonOptions
 
     public Option<DetectionMode> Detection { get; }
 
+    public Option<string?> Backend { get; } = new("--backend")
+    {
+        Description = "Backend for every model: auto, onnxruntime or openvino; setting Inference:Backend",
+    };
+
+    public Option<string?> Device { get; } = new("--device")
+    {
+        Description = "OpenVINO device: auto, CPU, MYRIAD, GPU, NPU, AUTO, HETERO:MYRIAD,CPU ...; setting Inference:Device",
+    };
+
     public CommonOptions(KioskSettings settings, DetectionMode defaultDetection = DetectionMode.Single)
     {
         _settings = settings;
@@ -61,13 +71,30 @@ internal sealed class CommonOptions
         command.Options.Add(Model);
         command.Options.Add(Threads);
         command.Options.Add(NoPad);
+        command.Options.Add(Backend);
+        command.Options.Add(Device);
+    }
+
+    /// <summary>The settings' inference options with --threads, --spin, --backend and --device applied.</summary>
+    public InferenceOptions InferenceOptions(ParseResult r)
+    {
+        string? backend = r.GetValue(Backend) ?? _settings.Inference.Backend;
+        string? device = r.GetValue(Device) ?? _settings.Inference.Device;
+        if (backend is not null && !ModelFileSpec.Backends.Contains(backend))
+            throw new UsageException($"--backend {backend}: one of {string.Join(", ", ModelFileSpec.Backends)}");
+        if (device is not null && !ModelFileSpec.IsDeviceName(device))
+            throw new UsageException($"--device {device}: auto or an OpenVINO device name (CPU, MYRIAD, GPU, NPU, AUTO, HETERO:MYRIAD,CPU)");
+        return _settings.Inference with
+        {
+            Threads = r.GetValue(Threads), AllowSpinning = _settings.Inference.AllowSpinning || r.GetValue(Spin), Backend = backend, Device = device,
+        };
     }
 
     public FacePipelineOptions PipelineOptions(ParseResult r) => new()
     {
         Embedder = _settings.EmbedderSpec(r.GetValue(Model)!),
         Landmarks = _settings.LandmarkSpec(),
-        Inference = _settings.Inference with { Threads = r.GetValue(Threads), AllowSpinning = _settings.Inference.AllowSpinning || r.GetValue(Spin) },
+        Inference = InferenceOptions(r),
         PadAndRetry = !r.GetValue(NoPad),
         MultiScale = r.GetValue(Detection) == DetectionMode.Multi,
         Detector = _settings.DetectorSpec() with
