@@ -43,16 +43,53 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
         {
             checks.Add(new("settings", "settings", CheckState.Fail, e.Message));
         }
-        Backends(checks);
-        Models(checks);
+        // Where this run looks: run as another user, or without the unit's environment, it sees other folders.
+        checks.Add(new("settings", "folders", CheckState.Info, $"state {KioskSettings.StateDir}, models {KioskPaths.ModelsDir}"));
+        if (RunningService() is { } pid)
+            checks.Add(new("settings", "kiosk service", CheckState.Info,
+                $"running (pid {pid}): a device it holds, such as the NCS2, may look unavailable to this check"));
+        Guarded(checks, "backend", "backends", () => Backends(checks));
+        Guarded(checks, "model", "models", () => Models(checks, service?.Recognition.Liveness ?? false));
         if (service is not null)
         {
-            Camera(service.Camera, checks);
-            await GpioAsync(service, checks).ConfigureAwait(false);
-            await BrokerAsync(service.Mqtt, checks, ct).ConfigureAwait(false);
+            Guarded(checks, "camera", "camera", () => Camera(service.Camera, checks));
+            await GuardedAsync(checks, "gpio", "GPIO", () => GpioAsync(service, checks)).ConfigureAwait(false);
+            await GuardedAsync(checks, "mqtt", "broker", () => BrokerAsync(service.Mqtt, checks, ct)).ConfigureAwait(false);
         }
-        Gallery(checks);
+        Guarded(checks, "gallery", "gallery", () => Gallery(checks));
         return checks;
+    }
+
+    // A check that breaks is one failed row, never the end of the report.
+    private static void Guarded(List<DoctorCheck> checks, string area, string what, Action check)
+    {
+        try { check(); }
+        catch (Exception e) when (e is not OperationCanceledException) { checks.Add(new(area, what, CheckState.Fail, $"the check itself failed: {e.GetType().Name}: {e.Message}")); }
+    }
+
+    private static async Task GuardedAsync(List<DoctorCheck> checks, string area, string what, Func<Task> check)
+    {
+        try { await check().ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException) { checks.Add(new(area, what, CheckState.Fail, $"the check itself failed: {e.GetType().Name}: {e.Message}")); }
+    }
+
+    /// <summary>The pid of another process running `kiosk run`, if any.</summary>
+    private static int? RunningService()
+    {
+        try
+        {
+            foreach (string dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), out int pid) || pid == Environment.ProcessId) continue;
+                string[] args;
+                try { args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+                int run = Array.IndexOf(args, "run");
+                if (run > 0 && Path.GetFileNameWithoutExtension(args[run - 1]) == "kiosk") return pid;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return null;
     }
 
     private void Backends(List<DoctorCheck> checks)
@@ -63,7 +100,8 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
         }
         catch (OnnxRuntimeNotFoundException e)
         {
-            checks.Add(new("backend", "ONNX Runtime", CheckState.Fail, e.Message));
+            // A problem only for the models that would run on it: their own checks fail then.
+            checks.Add(new("backend", "ONNX Runtime", CheckState.Warn, e.Message));
         }
         var ov = OpenVinoRuntime.Probe();
         bool wanted = settings.Inference.Backend is "openvino" || ConfiguredSpecs().Any(s => (settings.Inference.Backend ?? s.Spec.Backend) == "openvino");
@@ -120,7 +158,7 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
         }
     }
 
-    private void Models(List<DoctorCheck> checks)
+    private void Models(List<DoctorCheck> checks, bool liveness)
     {
         foreach (string name in new[] { settings.Embedder, settings.AccurateEmbedder }.Where(n => n.Length > 0))
         {
@@ -129,12 +167,28 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
         }
         var report = new InferenceReport();
         var options = settings.Inference with { Report = report };
-        foreach (var (role, spec) in ConfiguredSpecs())
+        var specs = ConfiguredSpecs().ToList();
+        if (liveness) specs.Add(("liveness", Kiosk.Vision.Faces.LivenessSpec.Default));
+        foreach (var (role, spec) in specs)
         {
-            // Opened for real: file and hash, backend, device, tensor shapes; then closed again.
+            // Opened as the service opens it: spec, file and hash, backend, device, input and output shapes; then closed.
             try
             {
-                using var model = ModelFiles.Open(spec, options);
+                using IDisposable user = spec switch
+                {
+                    DetectorSpec d => new Kiosk.Vision.Faces.FaceDetector(d, options),
+                    LandmarkSpec l => new Kiosk.Vision.Faces.LandmarkDetector(l, options),
+                    EmbedderSpec e => new Kiosk.Vision.Faces.FaceEmbedder(e, options),
+                    Kiosk.Vision.Faces.LivenessSpec v => new Kiosk.Vision.Faces.LivenessChecker(v, options),
+                    _ => throw new ModelSpecException($"{spec.Name}: not a model the kiosk runs"),
+                };
+                var model = user switch
+                {
+                    Kiosk.Vision.Faces.FaceDetector d => d.Model,
+                    Kiosk.Vision.Faces.LandmarkDetector l => l.Model,
+                    Kiosk.Vision.Faces.FaceEmbedder e => e.Model,
+                    _ => ((Kiosk.Vision.Faces.LivenessChecker)user).Model,
+                };
                 var placed = report.Placements.FirstOrDefault(p => p.Model == spec.Name);
                 string where = $"{model.Backend} {model.Device}";
                 checks.Add(placed is { FellBack: true }
@@ -254,6 +308,24 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
             CaFile = b.CaFile, CertFile = b.CertFile, KeyFile = b.KeyFile, KeepAlive = b.KeepAlive, ProtocolVersion = b.ProtocolVersion,
             ReconnectMin = BrokerTimeout, ReconnectMax = BrokerTimeout,
         };
+        // On a thread of its own with a hard limit: libmosquitto resolves the host name synchronously, and a dead
+        // resolver must not hang the report.
+        var attempt = Task.Run(() => ConnectOnceAsync(options, ct), ct);
+        DoctorCheck result;
+        try
+        {
+            result = await attempt.WaitAsync(BrokerTimeout + TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            result = new("mqtt", $"broker {where}", CheckState.Warn,
+                $"no answer in {BrokerTimeout.TotalSeconds:0} s (name lookup or connection blocked). The door works; events wait in the local log");
+        }
+        checks.Add(result with { Name = result.Name == "libmosquitto" ? result.Name : $"broker {where}" });
+    }
+
+    private async Task<DoctorCheck> ConnectOnceAsync(MqttOptions options, CancellationToken ct)
+    {
         MqttClient client;
         try
         {
@@ -261,8 +333,7 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
         }
         catch (MqttException e)
         {
-            checks.Add(new("mqtt", "libmosquitto", CheckState.Warn, $"{e.Message}: the door works, events wait in the local log"));
-            return;
+            return new("mqtt", "libmosquitto", CheckState.Warn, $"{e.Message}: the door works, events wait in the local log");
         }
         await using (client.ConfigureAwait(false))
         {
@@ -272,12 +343,12 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
             try
             {
                 await client.WaitConnectedAsync(timeout.Token).ConfigureAwait(false);
-                checks.Add(new("mqtt", $"broker {where}", CheckState.Ok, $"connected{(options.Username is { } u ? $" as {u}" : "")}{(options.CaFile is not null ? " over TLS" : "")}"));
+                return new("mqtt", "broker", CheckState.Ok, $"connected{(options.Username is { } u ? $" as {u}" : "")}{(options.CaFile is not null ? " over TLS" : "")}");
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
                 string why = client.LastFailure?.Reason ?? $"no answer in {BrokerTimeout.TotalSeconds:0} s";
-                checks.Add(new("mqtt", $"broker {where}", CheckState.Warn, $"not reachable: {why}. The door works; events wait in the local log until it is"));
+                return new("mqtt", "broker", CheckState.Warn, $"not reachable: {why}. The door works; events wait in the local log until it is");
             }
         }
     }
@@ -285,6 +356,17 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
     private void Gallery(List<DoctorCheck> checks)
     {
         var g = settings.Gallery;
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(g.DatabasePath));
+        try
+        {
+            if (folder is not null && Directory.Exists(folder)) _ = Directory.EnumerateFileSystemEntries(folder).Any();
+        }
+        catch (UnauthorizedAccessException)
+        {
+            checks.Add(new("gallery", g.DatabasePath, CheckState.Fail,
+                $"{folder} cannot be read by this user: run doctor as the service's user (sudo -u kiosk KIOSK_STATE_DIR=... kiosk doctor)"));
+            return;
+        }
         if (!File.Exists(g.DatabasePath))
         {
             checks.Add(new("gallery", g.DatabasePath, CheckState.Warn, "no gallery yet: nobody is enrolled (kiosk enroll, or an MQTT enroll command)"));

@@ -60,10 +60,14 @@ public static class KioskCli
     /// <summary>sysexits' EX_CONFIG: `kiosk run` cannot work as configured; systemd/kiosk.service does not restart on it.</summary>
     public const int ConfigurationExitCode = 78;
 
-    /// <summary>Failures that only a change of settings, models or installed libraries can cure: restarting will not.</summary>
+    /// <summary>
+    /// Failures at start-up that only a change of settings, models or installed libraries can cure: restarting will
+    /// not. A model that cannot be opened (ONNX Runtime or OpenVINO refusing the file) is one.
+    /// </summary>
     public static bool IsConfigurationFailure(Exception e) => e is SettingsException or ModelFileException or ModelSpecException
-        or ModelSpecMismatchException or BackendUnavailableException or OnnxRuntimeNotFoundException
-        or Kiosk.Vision.Interop.OpenVino.OpenVinoNotFoundException or Gallery.GalleryKeyException or Fleet.SiteKeyException;
+        or ModelSpecMismatchException or BackendUnavailableException or OnnxRuntimeNotFoundException or OnnxRuntimeException
+        or Kiosk.Vision.Interop.OpenVino.OpenVinoNotFoundException or Kiosk.Vision.Interop.OpenVino.OpenVinoException
+        or Gallery.GalleryKeyException or Fleet.SiteKeyException;
 
     /// <summary>Failures the user can act on: shown as their message, without a stack trace.</summary>
     public static bool IsUserFacing(Exception e) => e is UsageException or ImageDecodeException or ModelFileException

@@ -153,7 +153,7 @@ internal static class ModelsCommand
                 }).ConfigureAwait(false);
             foreach (string f in failures) AnsiConsole.MarkupLineInterpolated($"[red]error: {f}[/]");
             if (failures.Count > 0) return 2;
-            AnsiConsole.MarkupLineInterpolated($"{downloads.Count} file(s) in place under {Path.Combine(KioskPaths.ModelsDir, "omz")}, every SHA-256 as pinned");
+            AnsiConsole.MarkupLineInterpolated($"{downloads.Count} file(s) in place under {Path.Combine(KioskPaths.ModelsDir, "omz")}, every SHA-384 as the zoo's model.yml pins it");
             return 0;
         });
         return cmd;

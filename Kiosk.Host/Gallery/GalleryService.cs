@@ -118,12 +118,12 @@ public sealed class GalleryService : IDisposable
     }
 
     /// <summary>
-    /// What makes two templates comparable: the model file's SHA-256 and a digest of how a face becomes its input
+    /// What makes two templates comparable: the model's weights (<see cref="ModelFiles.ContentKey"/>) and a digest of how a face becomes its input
     /// (crop, size, layout, channels, normalization, output, flip). Same name, other pre-processing: other templates.
     /// </summary>
     internal static string ModelKey(EmbedderSpec spec)
     {
-        string file = (spec.Sha256 ?? ModelFiles.Sha256Of(ModelFiles.Resolve(spec))).ToLowerInvariant();
+        string file = ModelFiles.ContentKey(spec);
         var n = spec.Normalization;
         string pre = string.Join("|", spec.Layout, spec.Width, spec.Height, spec.Channels, n.Kind,
             string.Join(",", n.Mean.Select(v => v.ToString("R", CultureInfo.InvariantCulture))),

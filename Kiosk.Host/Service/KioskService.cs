@@ -56,6 +56,7 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
         FfmpegFrameSource? source = null;
         IGpioDriver? driver = null;
         LivenessChecker? liveness = null;
+        bool running = false; // past start-up: a failure now is not the configuration's
         try
         {
             // The door first: its relay line is claimed in the locked state before anything else can fail.
@@ -146,14 +147,16 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
             events.Append(KioskEvent.Now(EventKind.ServiceStarted, $"{gallery.FastIndex.PersonCount} people, camera {settings.Camera.Device}"));
             await source.StartAsync(stoppingToken).ConfigureAwait(false);
             notifier.Ready($"{gallery.FastIndex.PersonCount} people enrolled; watching {settings.Camera.Device}");
+            running = true;
             await Loop.RunAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (Cli.KioskCli.IsConfigurationFailure(e))
+        catch (Exception e) when (!running && Cli.KioskCli.IsConfigurationFailure(e))
         {
-            // Restarting cannot help: say what to change, leave the door locked and exit with EX_CONFIG, which the
+            // Only at start-up, before anything ran: a failure later (a device lost with no backend left) is worth a
+            // restart, which plans the backends afresh. Restarting cannot help here: say what to change, leave the door locked and exit with EX_CONFIG, which the
             // unit does not restart (a crash loop would only fill the journal).
             Log.CannotRunAsConfigured(_logger, e.Message);
             notifier.Status($"cannot run as configured: {e.Message}");

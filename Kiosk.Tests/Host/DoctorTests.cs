@@ -119,12 +119,33 @@ public sealed class DoctorTests : IDisposable
         var gpio = Assert.Single(checks, c => c.Area == "gpio");
         Assert.Equal(CheckState.Fail, gpio.State);
         Assert.Contains("no GPIO chip at all", gpio.Detail);
-        if (NoOpenVino())
-        {
-            var ncs2 = One(checks, "Intel NCS2 (USB 03e7)");
-            Assert.Equal(CheckState.Warn, ncs2.State);
-            Assert.Contains("1 plugged in, unusable: no OpenVINO runtime", ncs2.Detail);
-        }
+        var ncs2 = One(checks, "Intel NCS2 (USB 03e7)"); // unusable with or without a runtime: none lists this fake stick
+        Assert.Equal(CheckState.Warn, ncs2.State);
+        Assert.Contains("1 plugged in, unusable: ", ncs2.Detail);
+        if (NoOpenVino()) Assert.Contains("no OpenVINO runtime to drive it", ncs2.Detail);
+    }
+
+    [Fact]
+    public async Task A_model_spec_that_does_not_fit_its_model_fails_as_the_service_would()
+    {
+        // The default embedder described with another input size: the file is fine, the spec does not fit it.
+        string spec = Path.Combine(_work, "wrong.json");
+        File.WriteAllText(spec, global::Kiosk.Vision.Models.ModelCatalog.ToJson(global::Kiosk.Vision.Models.ModelCatalog.Default with { Name = "wrong", Width = 96, Height = 96 }));
+        var values = Base();
+        values["Models:Embedder"] = spec;
+        var model = One(await Run(values), "fast embedder wrong");
+        Assert.Equal(CheckState.Fail, model.State);
+        Assert.Contains("the spec describes 1x3x96x96", model.Detail);
+    }
+
+    [Fact]
+    public async Task The_liveness_model_is_checked_when_the_gate_is_on()
+    {
+        var values = Base();
+        values["Recognition:Liveness"] = "true";
+        var liveness = One(await Run(values), "liveness fr_liveness");
+        Assert.Equal(CheckState.Ok, liveness.State);
+        Assert.StartsWith("runs on onnxruntime CPU", liveness.Detail);
     }
 
     [Fact]

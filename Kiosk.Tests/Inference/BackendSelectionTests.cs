@@ -62,14 +62,14 @@ public sealed class BackendSelectionTests
     }
 
     [Fact]
-    public void The_settings_override_every_spec_and_an_onnx_runtime_spec_never_probes_openvino()
+    public void The_settings_override_every_spec_and_the_default_set_stays_on_onnx_runtime()
     {
         var forced = new InferenceOptions { Backend = "openvino", Device = "MYRIAD", Fallback = false };
         Assert.Equal(["openvino MYRIAD"], Plan(ModelCatalog.Default, WithStick, forced));
         Assert.Equal(["onnxruntime CPU"], Plan(ModelCatalog.Default, WithStick)); // the default set is pinned to ONNX Runtime
-        // Opening it must not touch OpenVINO at all: a plain set-up never loads that library.
         using var model = ModelFiles.Open(ModelCatalog.DefaultLandmarks, new InferenceOptions { Threads = 1 });
         Assert.Equal("onnxruntime", model.Backend);
+        Assert.IsType<OnnxRuntimeModel>(model); // one candidate: no fallback wrapper around it
     }
 
     [Fact]
@@ -82,6 +82,17 @@ public sealed class BackendSelectionTests
         Assert.Equal("omz/face-reidentification-retail-0095/reid.onnx", plan[1].File);
         Assert.Equal("omz/face-reidentification-retail-0095/FP16/face-reidentification-retail-0095.xml",
             BackendSelection.Plan(spec with { Precision = "FP16" }, new InferenceOptions(), CpuOnly, [])[0].File);
+    }
+
+    [Fact]
+    public void Only_a_myriad_the_release_could_drive_is_waited_for()
+    {
+        const string lts = "2022.3.2-9279-e2c7e4d7b4d-releases/2022/3", current = "2025.4.0-20398-8fdad55727d-releases/2025/4";
+        Assert.True(OpenVinoRuntime.WaitsForStick(lts, ["CPU"], "MYRIAD"));
+        Assert.True(OpenVinoRuntime.WaitsForStick(lts, ["CPU"], "HETERO:MYRIAD,CPU"));
+        Assert.False(OpenVinoRuntime.WaitsForStick(lts, ["CPU", "MYRIAD"], "MYRIAD")); // there
+        Assert.False(OpenVinoRuntime.WaitsForStick(current, ["CPU"], "MYRIAD"));        // no plugin: no point waiting
+        Assert.False(OpenVinoRuntime.WaitsForStick(lts, ["CPU"], "GPU"));
     }
 
     [Theory]
@@ -210,6 +221,8 @@ public sealed class BackendFallbackTests
         Assert.Equal("onnxruntime CPU", $"{model.Backend} {model.Device}");
         Assert.True(stick.Disposed);
         for (int seed = 4; seed < 50; seed++) Assert.Equal(RunOnce(reference, seed), RunOnce(model, seed));
+        Assert.Equal(50, model.Stats.Runs); // the counters span both backends
+        Assert.True(model.Stats.RunTime > TimeSpan.Zero);
 
         var error = Assert.Single(log.Entries); // once, however many runs follow
         Assert.Equal((LogLevel.Error, 1104), (error.Level, error.Id.Id));
@@ -228,7 +241,9 @@ public sealed class BackendFallbackTests
         {
             Opener = (_, c, _) => throw new BackendUnavailableException($"{c} refused"),
         };
-        var e = Assert.Throws<BackendUnavailableException>(model.Run);
+        // A run-time failure, not a configuration one: the service exits 1 and systemd restarts it (re-planned).
+        var e = Assert.Throws<InferenceFailedException>(model.Run);
+        Assert.False(Kiosk.Host.Cli.KioskCli.IsConfigurationFailure(e));
         Assert.Contains("openvino MYRIAD: device lost", e.Message);
         Assert.Contains("openvino CPU refused", e.Message);
         Assert.False(stick.Disposed); // still the model's, released by its Dispose

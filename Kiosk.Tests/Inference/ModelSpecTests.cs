@@ -138,3 +138,59 @@ public sealed class ModelSpecTests
         Assert.Equal(40.393f, ModelCatalog.Reid0095.Crop.Template![0].X * 128, 2);
     }
 }
+
+/// <summary>An Open Model Zoo IR is accepted only as one release's whole set of files, each at its pinned SHA-384.</summary>
+public sealed class IrSetVerificationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kiosk-irset-").FullName;
+    private readonly byte[] _xml23 = "<net v='2023.0'/>"u8.ToArray(), _bin23 = [1, 2, 3, 4], _xml22 = "<net v='2022.3'/>"u8.ToArray(), _bin22 = [4, 3, 2, 1];
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Sha384(byte[] b) => Convert.ToHexStringLower(System.Security.Cryptography.SHA384.HashData(b));
+
+    private OmzFile[] Files() =>
+    [
+        new("2023.0", "FP16", "FP16/m.xml", _xml23.Length, Sha384(_xml23), "https://example.invalid/2023.0/m.xml"),
+        new("2023.0", "FP16", "FP16/m.bin", _bin23.Length, Sha384(_bin23), "https://example.invalid/2023.0/m.bin"),
+        new("2022.3", "FP16", "FP16/m.xml", _xml22.Length, Sha384(_xml22), "https://example.invalid/2022.3/m.xml"),
+        new("2022.3", "FP16", "FP16/m.bin", _bin22.Length, Sha384(_bin22), "https://example.invalid/2022.3/m.bin"),
+    ];
+
+    private void Write(byte[] xml, byte[] bin)
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "FP16"));
+        File.WriteAllBytes(Path.Combine(_dir, "FP16", "m.xml"), xml);
+        File.WriteAllBytes(Path.Combine(_dir, "FP16", "m.bin"), bin);
+    }
+
+    private void Verify() => ModelFiles.VerifyIrSet(ModelCatalog.Reid0095, _dir, Files(), "`kiosk models fetch m`");
+
+    [Fact]
+    public void Either_releases_whole_set_is_accepted()
+    {
+        Write(_xml23, _bin23);
+        Verify();
+        Write(_xml22, _bin22);
+        Verify();
+    }
+
+    [Fact]
+    public void An_xml_of_one_release_with_the_bin_of_another_is_refused_naming_both()
+    {
+        Write(_xml22, _bin23); // e.g. a fetch of the other release cut after its .xml
+        var e = Assert.Throws<ModelFileException>(Verify);
+        Assert.Contains("FP16/m.xml is of the 2022.3 set", e.Message);
+        Assert.Contains("FP16/m.bin is of the 2023.0 set", e.Message);
+        Assert.Contains("one --release", e.Message);
+    }
+
+    [Fact]
+    public void A_damaged_or_missing_file_is_refused()
+    {
+        Write(_xml23, [9, 9, 9, 9]);
+        Assert.Contains("FP16/m.bin matches no pinned version", Assert.Throws<ModelFileException>(Verify).Message);
+        File.Delete(Path.Combine(_dir, "FP16", "m.bin"));
+        Assert.Contains("not found (an IR needs its .xml and .bin)", Assert.Throws<ModelFileException>(Verify).Message);
+    }
+}

@@ -44,6 +44,7 @@ public sealed class LivenessChecker : IDisposable
     private readonly IInferenceModel _model;
     private readonly int _classes;
     public LivenessSpec Spec { get; }
+    public IInferenceModel Model => _model;
 
     public LivenessChecker(LivenessSpec spec, InferenceOptions options)
     {

@@ -34,7 +34,8 @@ internal sealed class FallbackModel : IInferenceModel
     public string Device => _current.Device;
     public IReadOnlyList<TensorInfo> Inputs { get; }
     public IReadOnlyList<TensorInfo> Outputs { get; }
-    public InferenceStats Stats => _current.Stats;
+    /// <summary>Every run of this model, on whichever backend: a failover does not reset the counters.</summary>
+    public InferenceStats Stats { get; } = new();
     /// <summary>The model currently running (for tests and status).</summary>
     internal IInferenceModel Current => _current;
 
@@ -43,6 +44,7 @@ internal sealed class FallbackModel : IInferenceModel
 
     public void Run()
     {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             _current.Run();
@@ -52,6 +54,7 @@ internal sealed class FallbackModel : IInferenceModel
             FailOver(e);
             _current.Run();
         }
+        Stats.Add(t0);
     }
 
     private void FailOver(Exception failure)
@@ -86,12 +89,14 @@ internal sealed class FallbackModel : IInferenceModel
                 throw;
             }
             _current = next;
-            failed.Dispose();
             if (_options.Logger is { } log) Log.ModelFailedOver(log, _spec.Name, failedName, failure.Message, next.Backend, next.Device);
             _options.Report?.Set(new ModelPlacement(_spec.Name, next.Backend, next.Device, failedName, failure.Message, DateTimeOffset.UtcNow));
+            // Last, and guarded: releasing a model on a dead device may fail, and must not undo the switch.
+            try { failed.Dispose(); }
+            catch (Exception e) when (BackendSelection.IsBackendFailure(e)) { }
             return;
         }
-        throw new BackendUnavailableException($"Model '{_spec.Name}' failed on {failedName} and no other backend could take it: {string.Join("; ", reasons)}", failure);
+        throw new InferenceFailedException($"Model '{_spec.Name}' failed on {failedName} and no other backend could take it: {string.Join("; ", reasons)}", failure);
     }
 
     private static bool SameTensors(IReadOnlyList<TensorInfo> a, IReadOnlyList<TensorInfo> b)

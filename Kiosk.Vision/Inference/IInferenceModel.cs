@@ -76,5 +76,11 @@ public sealed record InferenceOptions
 /// <summary>A model that cannot be used as its spec describes (wrong shape, wrong type, missing tensor).</summary>
 public sealed class ModelSpecMismatchException(string message) : Exception(message);
 
+/// <summary>
+/// A model's backend failed while running and none of the others it could move to took it over: a run-time failure
+/// (worth a restart, which plans the backends afresh), not a configuration one.
+/// </summary>
+public sealed class InferenceFailedException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>The backend a spec names is not available here.</summary>
 public sealed class BackendUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

@@ -71,16 +71,39 @@ public static class OpenVinoRuntime
         {
             throw new BackendUnavailableException(e.Message, e);
         }
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                devices = OvCore.AvailableDevices();
+            }
+            catch (OpenVinoException e)
+            {
+                throw new BackendUnavailableException($"OpenVINO {ShortVersion(version)} cannot list its devices: {e.Message}", e);
+            }
+            if (DeviceProblem(version, devices, device) is not { } problem) return;
+            // An NCS2 leaves the bus and comes back while it boots its firmware (and after a USB glitch): a release that
+            // has MYRIAD looks again for a few seconds before saying there is none.
+            if (attempt >= StickWaitAttempts || !WaitsForStick(version, devices, device)) throw new BackendUnavailableException(problem);
+            Thread.Sleep(StickWaitInterval);
+        }
+    }
+
+    private const int StickWaitAttempts = 7;
+    private static readonly TimeSpan StickWaitInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>True when <paramref name="device"/> names a MYRIAD that this release could drive but does not list.</summary>
+    internal static bool WaitsForStick(string version, IReadOnlyList<string> available, string device)
+    {
         try
         {
-            devices = OvCore.AvailableDevices();
+            if (!OvLibrary.HasMyriad(version)) return false;
         }
-        catch (OpenVinoException e)
+        catch (FormatException)
         {
-            throw new BackendUnavailableException($"OpenVINO {ShortVersion(version)} cannot list its devices: {e.Message}", e);
+            return false;
         }
-        if (DeviceProblem(version, devices, device) is { } problem)
-            throw new BackendUnavailableException(problem);
+        return Targets(device).Any(t => BaseName(t) == "MYRIAD" && !IsListed(available, t));
     }
 
     /// <summary>

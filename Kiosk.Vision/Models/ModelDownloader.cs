@@ -127,4 +127,11 @@ public static class FileHash
         using var s = File.OpenRead(path);
         return Convert.ToHexStringLower(algorithm == "SHA-256" ? SHA256.HashData(s) : SHA384.HashData(s));
     }
+
+    /// <summary>The file's SHA-384 (the Open Model Zoo's hash), lower-case hex.</summary>
+    public static string Sha384Of(string path)
+    {
+        using var s = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA384.HashData(s));
+    }
 }

@@ -44,18 +44,10 @@ public static class ModelFiles
         if (spec.Omz is { } name && OmzDownloads.Find(name) is { } model)
         {
                 string precision = spec.Precision ?? "FP32";
-            // Each file must be one of the zoo's pinned versions of it (the 2023.0 IRs, or the 2022.3 ones for the NCS2).
-            var names = model.Files.Where(f => f.Precision == precision).Select(f => f.Name).Distinct().ToArray();
-            if (names.Length == 0) return path; // a model whose IR is made by the user (FaceNet): nothing pinned
+            var files = model.Files.Where(f => f.Precision == precision).ToArray();
+            if (files.Length == 0) return path; // a model whose IR is made by the user (FaceNet): nothing pinned
             string dir = Path.GetDirectoryName(Path.GetDirectoryName(path)!)!; // <cache>/models/omz/<name>
-            string refetch = $"`kiosk models fetch {name} --precision {precision}`";
-            foreach (string fileName in names)
-            {
-                string filePath = Path.Combine(dir, fileName);
-                if (!System.IO.File.Exists(filePath))
-                    throw new ModelFileException($"Model '{spec.Name}': {filePath} not found (an IR needs its .xml and .bin). Fetch it with {refetch}.");
-                Verify(spec, filePath, model.Files.Where(f => f.Name == fileName).Select(f => f.Sha384).ToArray(), refetch);
-            }
+            VerifyIrSet(spec, dir, files, $"`kiosk models fetch {name} --precision {precision}`");
         }
         return path;
     }
@@ -81,6 +73,56 @@ public static class ModelFiles
         }
         throw new ModelFileException($"Model '{spec.Name}': {path} has {string.Join(", ", digests.Select(d => $"{d.Key} {d.Value}"))}, " +
                                      $"expected {string.Join(" or ", hashes)}. The file is corrupt or not the pinned model; delete it and run {refetch ?? "scripts/setup.sh"}.");
+    }
+
+    private static readonly ConcurrentDictionary<string, bool> VerifiedSets = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Checks that the IR's files are all of one release's set (the 2023.0 IRs, or the 2022.3 ones for the NCS2): an
+    /// .xml of one with the .bin of another would load, and run with the wrong weights. Once per version of the files.
+    /// </summary>
+    internal static void VerifyIrSet(ModelFileSpec spec, string dir, IReadOnlyList<OmzFile> files, string refetch)
+    {
+        var names = files.Select(f => f.Name).Distinct(StringComparer.Ordinal).ToArray();
+        var infos = new Dictionary<string, FileInfo>(StringComparer.Ordinal);
+        foreach (string n in names)
+        {
+            var info = new FileInfo(Path.Combine(dir, n));
+            if (!info.Exists)
+                throw new ModelFileException($"Model '{spec.Name}': {info.FullName} not found (an IR needs its .xml and .bin). Fetch it with {refetch}.");
+            infos[n] = info;
+        }
+        string key = string.Join('|', infos.Values.Select(i => $"{i.FullName}:{i.Length}:{i.LastWriteTimeUtc.Ticks}"));
+        if (VerifiedSets.ContainsKey(key)) return;
+        var digests = infos.ToDictionary(kv => kv.Key, kv => FileHash.Sha384Of(kv.Value.FullName), StringComparer.Ordinal);
+        var releases = files.Select(f => f.Release).Distinct(StringComparer.Ordinal).ToArray();
+        foreach (string release in releases)
+        {
+            var set = files.Where(f => f.Release == release).ToArray();
+            if (set.Length == names.Length && set.All(f => digests[f.Name].Equals(f.Sha384, StringComparison.OrdinalIgnoreCase)))
+            {
+                VerifiedSets[key] = true;
+                return;
+            }
+        }
+        // Say which file belongs to which release, if any: a mixed set is told apart from a damaged one.
+        string Owner(string n) => files.FirstOrDefault(f => f.Name == n && digests[n].Equals(f.Sha384, StringComparison.OrdinalIgnoreCase)) is { } f
+            ? $"{n} is of the {f.Release} set" : $"{n} matches no pinned version (SHA-384 {digests[n]})";
+        throw new ModelFileException($"Model '{spec.Name}': the IR's files are not one pinned set: {string.Join("; ", names.Select(Owner))}. " +
+                                     $"Delete {dir} and fetch it again with {refetch} (one --release).");
+    }
+
+    /// <summary>
+    /// What identifies the spec's weights for the gallery: its pinned SHA-256, else the SHA-256 of its file, and for an
+    /// IR of its .xml and .bin together (the .xml alone would not change with other weights).
+    /// </summary>
+    public static string ContentKey(ModelFileSpec spec)
+    {
+        if (spec.Sha256 is { } pinned) return pinned.ToLowerInvariant();
+        string path = Resolve(spec);
+        string bin = Path.ChangeExtension(path, ".bin");
+        if (!path.EndsWith(".xml", StringComparison.OrdinalIgnoreCase) || !System.IO.File.Exists(bin)) return Sha256Of(path);
+        return Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(Sha256Of(path) + Sha256Of(bin))));
     }
 
     public static string Sha256Of(string path)

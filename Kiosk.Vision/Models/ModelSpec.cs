@@ -105,7 +105,11 @@ public abstract record ModelFileSpec
     /// files, which are verified against <see cref="OmzDownloads"/> (the .xml and the .bin).
     /// </summary>
     public string? Sha256 { get; init; }
-    /// <summary>An ONNX export of the same network, for ONNX Runtime when <see cref="File"/> is an IR; null if none.</summary>
+    /// <summary>
+    /// An ONNX export of the same network, for ONNX Runtime when <see cref="File"/> is an IR; null if none. It must take
+    /// the very input the IR takes (layout, channel order, normalization: one spec describes both), since a fallback
+    /// hands it the tensor already made for the IR; only the shapes can be checked.
+    /// </summary>
     public string? OnnxFile { get; init; }
     public string? OnnxSha256 { get; init; }
     /// <summary>Name of the Open Model Zoo model whose pinned files (model.yml hashes) this spec's IR must match.</summary>

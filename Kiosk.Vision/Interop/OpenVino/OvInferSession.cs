@@ -122,7 +122,7 @@ internal sealed unsafe class OvInferSession : IDisposable
     }
 
     private void ThrowOutputSize(int index, nuint bytes) =>
-        throw new InvalidOperationException(
+        throw new Kiosk.Vision.Inference.ModelSpecMismatchException(
             $"OpenVINO output '{Outputs[index].Name}' has {bytes} bytes after inference, {_outputBytes[index]} expected for f32[{Outputs[index].ShapeText}]");
 
     /// <summary>Frees the input tensors, the request and the compiled model, in reverse order of creation, once.</summary>
@@ -352,7 +352,7 @@ internal sealed unsafe class OvInferSession : IDisposable
             string name = PortName(api, port);
             uint type = PortElementType(api, port);
             if (type != f32)
-                throw new InvalidOperationException(
+                throw new Kiosk.Vision.Inference.ModelSpecMismatchException(
                     $"OpenVINO compiled {(isInput ? "input" : "output")} '{name}' as {OvElementTypes.Name(type, numbering)} although pre-processing asked for F32");
             ov_shape_t shape = default;
             OvLibrary.Check(api.ov_const_port_get_shape(p, &shape), "ov_const_port_get_shape");

@@ -60,6 +60,11 @@ public static unsafe partial class OvLibrary
 
     internal static OvNative Api => Volatile.Read(ref _api) ?? Load();
 
+    // The table of the library that made a handle: releasing never loads anything (a finalizer after
+    // ResetForTests must not search for a library), and a handle exists only if a library was loaded.
+    private static OvNative? _released;
+    internal static OvNative ReleaseApi => Volatile.Read(ref _api) ?? Volatile.Read(ref _released)!;
+
     /// <summary>ov_get_openvino_version's buildNumber, e.g. "2022.3.0-9052-9752fafe8eb-releases/2022/3" (loads the library).</summary>
     public static string Version { get { _ = Api; return _version!; } }
 
@@ -294,6 +299,7 @@ public static unsafe partial class OvLibrary
         _version = version;
         _loadedFrom = candidate;
         Volatile.Write(ref _api, api);
+        Volatile.Write(ref _released, api);
         return null;
     }
 
@@ -327,10 +333,10 @@ public static unsafe partial class OvLibrary
         var api = _api!;
         string message = Marshal.PtrToStringUTF8((nint)api.ov_get_error_info(status)) ?? "(no message)";
         // ov_get_last_err_msg (2023.x+) holds the text of the last C++ exception the C layer caught, for any thread.
-        // It is set only for the statuses that come from an exception; for the others (INVALID_C_PARAM, NOT_FOUND of
-        // an argument check) it would be a stale message of an earlier failure.
-        if (api.ov_get_last_err_msg != null && status is OvStatus.GeneralError or OvStatus.NotImplemented
-                or OvStatus.RequestBusy or OvStatus.InferCancelled or OvStatus.UnknownException)
+        // Every status but the C layer's own argument checks comes from such an exception (in 2023.x also
+        // NOT_FOUND, PARAMETER_MISMATCH, NETWORK_NOT_READ ... from the Inference Engine ones); for those checks
+        // (INVALID_C_PARAM, NOT_IMPLEMENT_C_METHOD, UNKNOWN_C_ERROR) it would be a stale message of an earlier failure.
+        if (api.ov_get_last_err_msg != null && status is not (OvStatus.InvalidCParam or OvStatus.NotImplementCMethod or OvStatus.UnknownCError))
         {
             byte* last = api.ov_get_last_err_msg();
             if (last != null)
