@@ -97,12 +97,9 @@ internal sealed class CommonOptions
         Inference = InferenceOptions(r),
         PadAndRetry = !r.GetValue(NoPad),
         MultiScale = r.GetValue(Detection) == DetectionMode.Multi,
-        Detector = _settings.DetectorSpec() with
-        {
-            ScoreThreshold = r.GetValue(MinScore) is { } min
-                ? (min is > 0 and < 1 ? min : throw new UsageException("--min-score must be between 0 and 1"))
-                : _settings.DetectorSpec().ScoreThreshold,
-        },
+        Detector = r.GetValue(MinScore) is { } min
+            ? _settings.DetectorSpec() with { ScoreThreshold = min is > 0 and < 1 ? min : throw new UsageException("--min-score must be between 0 and 1") }
+            : _settings.DetectorSpec(),
     };
 
     public static EmbedderSpec ResolveEmbedder(string nameOrPath)

@@ -48,8 +48,9 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
         if (RunningService() is { } pid)
             checks.Add(new("settings", "kiosk service", CheckState.Info,
                 $"running (pid {pid}): a device it holds, such as the NCS2, may look unavailable to this check"));
-        Guarded(checks, "backend", "backends", () => Backends(checks));
-        Guarded(checks, "model", "models", () => Models(checks, service?.Recognition.Liveness ?? false));
+        var specs = ConfiguredSpecs(service?.Recognition.Liveness ?? false);
+        Guarded(checks, "backend", "backends", () => Backends(checks, specs));
+        Guarded(checks, "model", "models", () => Models(checks, specs));
         if (service is not null)
         {
             Guarded(checks, "camera", "camera", () => Camera(service.Camera, checks));
@@ -92,7 +93,7 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
         return null;
     }
 
-    private void Backends(List<DoctorCheck> checks)
+    private void Backends(List<DoctorCheck> checks, IReadOnlyList<ConfiguredModel> specs)
     {
         try
         {
@@ -104,7 +105,7 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
             checks.Add(new("backend", "ONNX Runtime", CheckState.Warn, e.Message));
         }
         var ov = OpenVinoRuntime.Probe();
-        bool wanted = settings.Inference.Backend is "openvino" || ConfiguredSpecs().Any(s => (settings.Inference.Backend ?? s.Spec.Backend) == "openvino");
+        bool wanted = specs.Any(m => m.Spec is { } s && (settings.Inference.Backend ?? s.Backend) == "openvino");
         if (ov.Available)
         {
             checks.Add(new("backend", "OpenVINO", CheckState.Ok, $"{ov.Version} from {ov.LoadedFrom}"));
@@ -144,33 +145,39 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
         return n;
     }
 
-    private IEnumerable<(string Role, ModelFileSpec Spec)> ConfiguredSpecs()
+    /// <summary>One configured model: its spec, or why its name or file does not make one.</summary>
+    private sealed record ConfiguredModel(string Role, string Name, ModelFileSpec? Spec, string? Error);
+
+    /// <summary>The models the service would open, each resolved once.</summary>
+    private IReadOnlyList<ConfiguredModel> ConfiguredSpecs(bool liveness)
     {
-        yield return ("detector", settings.DetectorSpec());
-        yield return ("landmarks", settings.LandmarkSpec());
-        EmbedderSpec? fast = null, accurate = null;
-        try { fast = settings.EmbedderSpec(settings.Embedder); } catch (Exception e) when (KioskCli.IsUserFacing(e)) { }
-        if (fast is not null) yield return ("fast embedder", fast);
-        if (settings.AccurateEmbedder.Length > 0)
+        var list = new List<ConfiguredModel>
         {
-            try { accurate = settings.EmbedderSpec(settings.AccurateEmbedder); } catch (Exception e) when (KioskCli.IsUserFacing(e)) { }
-            if (accurate is not null) yield return ("accurate embedder", accurate);
+            new("detector", settings.Detector, settings.DetectorSpec(), null),
+            new("landmarks", settings.Landmarks, settings.LandmarkSpec(), null),
+        };
+        void Embedder(string role, string name)
+        {
+            try { list.Add(new(role, name, settings.EmbedderSpec(name), null)); }
+            catch (Exception e) when (KioskCli.IsUserFacing(e)) { list.Add(new(role, name, null, e.Message)); }
         }
+        Embedder("fast embedder", settings.Embedder);
+        if (settings.AccurateEmbedder.Length > 0) Embedder("accurate embedder", settings.AccurateEmbedder);
+        if (liveness) list.Add(new("liveness", Kiosk.Vision.Faces.LivenessSpec.Default.Name, Kiosk.Vision.Faces.LivenessSpec.Default, null));
+        return list;
     }
 
-    private void Models(List<DoctorCheck> checks, bool liveness)
+    private void Models(List<DoctorCheck> checks, IReadOnlyList<ConfiguredModel> configured)
     {
-        foreach (string name in new[] { settings.Embedder, settings.AccurateEmbedder }.Where(n => n.Length > 0))
-        {
-            try { settings.EmbedderSpec(name); }
-            catch (Exception e) when (KioskCli.IsUserFacing(e)) { checks.Add(new("model", name, CheckState.Fail, e.Message)); }
-        }
         var report = new InferenceReport();
         var options = settings.Inference with { Report = report };
-        var specs = ConfiguredSpecs().ToList();
-        if (liveness) specs.Add(("liveness", Kiosk.Vision.Faces.LivenessSpec.Default));
-        foreach (var (role, spec) in specs)
+        foreach (var (role, name, configuredSpec, error) in configured)
         {
+            if (configuredSpec is not { } spec)
+            {
+                checks.Add(new("model", name, CheckState.Fail, error!));
+                continue;
+            }
             // Opened as the service opens it: spec, file and hash, backend, device, input and output shapes; then closed.
             try
             {
@@ -299,32 +306,23 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
             checks.Add(new("mqtt", "broker", CheckState.Info, "not configured (Mqtt:Host empty): events stay in the local log"));
             return;
         }
-        string where = $"{mqtt.Broker.Host}:{mqtt.Broker.Port}";
-        // Its own client id: the kiosk's would push a running service's session off the broker.
-        var b = mqtt.Broker;
-        var options = new MqttOptions
-        {
-            Host = b.Host, Port = b.Port, ClientId = $"{b.ClientId}-doctor-{Environment.ProcessId}", Username = b.Username, Password = b.Password,
-            CaFile = b.CaFile, CertFile = b.CertFile, KeyFile = b.KeyFile, KeepAlive = b.KeepAlive, ProtocolVersion = b.ProtocolVersion,
-            ReconnectMin = BrokerTimeout, ReconnectMax = BrokerTimeout,
-        };
+        string where = $"broker {mqtt.Broker.Host}:{mqtt.Broker.Port}";
+        var options = mqtt.Broker.ForProbe($"{mqtt.Broker.ClientId}-doctor-{Environment.ProcessId}", BrokerTimeout);
         // On a thread of its own with a hard limit: libmosquitto resolves the host name synchronously, and a dead
         // resolver must not hang the report.
-        var attempt = Task.Run(() => ConnectOnceAsync(options, ct), ct);
-        DoctorCheck result;
+        var attempt = Task.Run(() => ConnectOnceAsync(options, where, ct), ct);
         try
         {
-            result = await attempt.WaitAsync(BrokerTimeout + TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+            checks.Add(await attempt.WaitAsync(BrokerTimeout + TimeSpan.FromSeconds(2), ct).ConfigureAwait(false));
         }
         catch (TimeoutException)
         {
-            result = new("mqtt", $"broker {where}", CheckState.Warn,
-                $"no answer in {BrokerTimeout.TotalSeconds:0} s (name lookup or connection blocked). The door works; events wait in the local log");
+            checks.Add(new("mqtt", where, CheckState.Warn,
+                $"no answer in {BrokerTimeout.TotalSeconds:0} s (name lookup or connection blocked). The door works; events wait in the local log"));
         }
-        checks.Add(result with { Name = result.Name == "libmosquitto" ? result.Name : $"broker {where}" });
     }
 
-    private async Task<DoctorCheck> ConnectOnceAsync(MqttOptions options, CancellationToken ct)
+    private async Task<DoctorCheck> ConnectOnceAsync(MqttOptions options, string where, CancellationToken ct)
     {
         MqttClient client;
         try
@@ -343,12 +341,12 @@ public sealed class Doctor(IConfiguration config, KioskSettings settings)
             try
             {
                 await client.WaitConnectedAsync(timeout.Token).ConfigureAwait(false);
-                return new("mqtt", "broker", CheckState.Ok, $"connected{(options.Username is { } u ? $" as {u}" : "")}{(options.CaFile is not null ? " over TLS" : "")}");
+                return new("mqtt", where, CheckState.Ok, $"connected{(options.Username is { } u ? $" as {u}" : "")}{(options.CaFile is not null ? " over TLS" : "")}");
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
                 string why = client.LastFailure?.Reason ?? $"no answer in {BrokerTimeout.TotalSeconds:0} s";
-                return new("mqtt", "broker", CheckState.Warn, $"not reachable: {why}. The door works; events wait in the local log until it is");
+                return new("mqtt", where, CheckState.Warn, $"not reachable: {why}. The door works; events wait in the local log until it is");
             }
         }
     }

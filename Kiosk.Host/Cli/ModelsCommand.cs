@@ -35,9 +35,9 @@ internal static class ModelsCommand
                     EmbedderSpec e => ("embedder", $"{e.OutputSize}-d", $"{e.Threshold:F2}"),
                     _ => ("?", "", ""),
                 };
-                var (file, state) = FileState(spec);
+                var (file, state, usable) = FileState(spec);
                 table.AddRow(spec.Name, kind, $"{spec.Backend} {spec.Device}", $"{spec.Width}x{spec.Height} {spec.Channels}", output, threshold, state);
-                if (!state.Contains("[green]", StringComparison.Ordinal)) absent.Add(file);
+                if (!usable) absent.Add(file);
             }
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLineInterpolated($"Model files are in {KioskPaths.ModelsDir}");
@@ -168,18 +168,18 @@ internal static class ModelsCommand
     }
 
     /// <summary>The spec's file (relative to the models folder when inside it) and whether it is there with its pinned hash.</summary>
-    internal static (string File, string State) FileState(ModelFileSpec spec)
+    internal static (string File, string State, bool Usable) FileState(ModelFileSpec spec)
     {
         string path = ModelFiles.PathOf(spec);
         string shown = path.StartsWith(KioskPaths.ModelsDir + "/", StringComparison.Ordinal) ? Path.GetRelativePath(KioskPaths.ModelsDir, path) : path;
         try
         {
             ModelFiles.Resolve(spec);
-            return (shown, spec.Sha256 is null && spec.Omz is null ? "[green]present[/] (not pinned)" : "[green]verified[/]");
+            return (shown, spec.Sha256 is null && spec.Omz is null ? "[green]present[/] (not pinned)" : "[green]verified[/]", true);
         }
         catch (ModelFileException e)
         {
-            return (shown, File.Exists(path) ? $"[red]CORRUPT[/] {Markup.Escape(e.Message)}" : "[yellow]missing[/]");
+            return (shown, File.Exists(path) ? $"[red]CORRUPT[/] {Markup.Escape(e.Message)}" : "[yellow]missing[/]", false);
         }
     }
 

@@ -61,11 +61,21 @@ public sealed class MqttOptions
     public bool UseTls => !string.IsNullOrEmpty(CaFile);
 
     /// <summary>A copy with this last will (the kiosk's retained <c>offline</c> status).</summary>
-    public MqttOptions WithWill(string topic, string payload, int qos, bool retain) => new()
+    public MqttOptions WithWill(string topic, string payload, int qos, bool retain) =>
+        Copy(ClientId, ReconnectMin, ReconnectMax, topic, payload, qos, retain);
+
+    /// <summary>
+    /// A copy for a one-off client beside the kiosk's (`kiosk doctor`): its own client id (the kiosk's would push a
+    /// running service's session off the broker), its own retry pace, no will.
+    /// </summary>
+    public MqttOptions ForProbe(string clientId, TimeSpan retry) => Copy(clientId, retry, retry, null, "", 1, false);
+
+    private MqttOptions Copy(string clientId, TimeSpan reconnectMin, TimeSpan reconnectMax, string? willTopic, string willPayload, int willQos,
+        bool willRetain) => new()
     {
-        Host = Host, Port = Port, ClientId = ClientId, Username = Username, Password = Password, CaFile = CaFile, CertFile = CertFile,
-        KeyFile = KeyFile, KeepAlive = KeepAlive, ProtocolVersion = ProtocolVersion, ReconnectMin = ReconnectMin, ReconnectMax = ReconnectMax,
-        MaxIncomingBytes = MaxIncomingBytes, WillTopic = topic, WillPayload = payload, WillQos = qos, WillRetain = retain,
+        Host = Host, Port = Port, ClientId = clientId, Username = Username, Password = Password, CaFile = CaFile, CertFile = CertFile,
+        KeyFile = KeyFile, KeepAlive = KeepAlive, ProtocolVersion = ProtocolVersion, ReconnectMin = reconnectMin, ReconnectMax = reconnectMax,
+        MaxIncomingBytes = MaxIncomingBytes, WillTopic = willTopic, WillPayload = willPayload, WillQos = willQos, WillRetain = willRetain,
     };
 
     public void Validate()

@@ -156,8 +156,8 @@ public sealed class KioskService(ServiceSettings settings, ILoggerFactory logger
         catch (Exception e) when (!running && Cli.KioskCli.IsConfigurationFailure(e))
         {
             // Only at start-up, before anything ran: a failure later (a device lost with no backend left) is worth a
-            // restart, which plans the backends afresh. Restarting cannot help here: say what to change, leave the door locked and exit with EX_CONFIG, which the
-            // unit does not restart (a crash loop would only fill the journal).
+            // restart, which plans the backends afresh. Here restarting cannot help: say what to change, leave the
+            // door locked and exit with EX_CONFIG, which the unit does not restart (a crash loop only fills the journal).
             Log.CannotRunAsConfigured(_logger, e.Message);
             notifier.Status($"cannot run as configured: {e.Message}");
             Environment.ExitCode = Cli.KioskCli.ConfigurationExitCode;

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using Kiosk.Host;
 using Kiosk.Host.Cli;
+using Kiosk.Tests.Events;
 using Kiosk.Tests.Mqtt;
 using Kiosk.Vision.Inference;
 using Microsoft.Extensions.Configuration;
@@ -203,25 +203,11 @@ public sealed class DoctorTests : IDisposable
         return KioskWith(environment, args);
     }
 
-    /// <summary>The kiosk program with these environment variables added to this process's.</summary>
+    /// <summary>The kiosk program with these environment variables added to this process's, outside the journal.</summary>
     internal static async Task<(int ExitCode, string Output)> KioskWith(Dictionary<string, string?> environment, params string[] args)
     {
-        var info = new ProcessStartInfo(Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(typeof(KioskCli).Assembly.Location);
-        foreach (string a in args) info.ArgumentList.Add(a);
-        info.Environment.Remove("NOTIFY_SOCKET");
-        info.Environment.Remove("JOURNAL_STREAM");
-        foreach (var (key, value) in environment) info.Environment[key] = value;
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
+        environment["JOURNAL_STREAM"] = null; // plain console lines, whatever started the tests
+        var (exit, stdout, stderr) = await KioskProcess.RunAsync(environment, TimeSpan.FromMinutes(2), args);
+        return (exit, stdout + stderr);
     }
 }

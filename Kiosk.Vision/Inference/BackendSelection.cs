@@ -90,8 +90,7 @@ public static class BackendSelection
         if (candidates.Count == 0)
             throw new BackendUnavailableException($"Model '{spec.Name}' cannot run here: {string.Join("; ", notes)}. " +
                                                   "Install OpenVINO (README, 'OpenVINO'), or choose a model with an ONNX file.");
-        var failures = new List<string>();
-        var errors = new List<Exception>();
+        var failures = new List<(BackendCandidate Candidate, Exception Error)>();
         for (int i = 0; i < candidates.Count; i++)
         {
             var c = candidates[i];
@@ -102,19 +101,18 @@ public static class BackendSelection
             }
             catch (Exception e) when (IsBackendFailure(e))
             {
-                failures.Add($"{c}: {e.Message}");
-                errors.Add(e);
+                failures.Add((c, e));
                 continue;
             }
-            Placed(spec, options, candidates[0], c, failures.Count > 0 ? failures[0] : null, notes);
+            Placed(spec, options, candidates[0], c, failures.Count > 0 ? $"{failures[0].Candidate}: {failures[0].Error.Message}" : null, notes);
             var rest = candidates.Skip(i + 1).ToArray();
             return rest.Length == 0 ? model : new FallbackModel(spec, model, rest, options);
         }
         // A file that is missing or not the pinned one is the same problem on every backend: that error, as it is.
-        if (errors.TrueForAll(e => e is ModelFileException))
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(errors[0]);
+        if (failures.TrueForAll(f => f.Error is ModelFileException))
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failures[0].Error);
         throw new BackendUnavailableException($"Model '{spec.Name}' cannot run on any backend here: " +
-                                              string.Join("; ", failures.Concat(notes)));
+                                              string.Join("; ", failures.Select(f => $"{f.Candidate}: {f.Error.Message}").Concat(notes)));
     }
 
     /// <summary>Failures that belong to the backend or device, not to the model: another backend may succeed.</summary>

@@ -9,9 +9,6 @@ namespace Kiosk.Vision.Inference;
 public sealed record ModelPlacement(string Model, string Backend, string Device, string? Requested, string? FallbackReason, DateTimeOffset Since)
 {
     public bool FellBack => FallbackReason is not null;
-
-    public override string ToString() =>
-        FellBack ? $"{Model}: {Backend} {Device} (fallback from {Requested}: {FallbackReason})" : $"{Model}: {Backend} {Device}";
 }
 
 /// <summary>The placements of a process's models, for `systemctl status`, the MQTT status and `doctor`. Thread-safe.</summary>

@@ -43,7 +43,7 @@ public static class ModelFiles
         }
         if (spec.Omz is { } name && OmzDownloads.Find(name) is { } model)
         {
-                string precision = spec.Precision ?? "FP32";
+            string precision = spec.Precision ?? "FP32";
             var files = model.Files.Where(f => f.Precision == precision).ToArray();
             if (files.Length == 0) return path; // a model whose IR is made by the user (FaceNet): nothing pinned
             string dir = Path.GetDirectoryName(Path.GetDirectoryName(path)!)!; // <cache>/models/omz/<name>
@@ -52,27 +52,17 @@ public static class ModelFiles
         return path;
     }
 
-    private static void Verify(ModelFileSpec spec, string path, string hash, string? refetch = null) => Verify(spec, path, [hash], refetch);
-
-    /// <summary>Checks that the file's digest is one of <paramref name="hashes"/> (SHA-256 or SHA-384 hex), once per file version.</summary>
-    private static void Verify(ModelFileSpec spec, string path, string[] hashes, string? refetch)
+    /// <summary>Checks that the file's digest is <paramref name="hash"/> (SHA-256 or SHA-384 hex), once per file version.</summary>
+    private static void Verify(ModelFileSpec spec, string path, string hash)
     {
         var info = new FileInfo(path);
         var key = (path, info.Length, info.LastWriteTimeUtc);
         if (Verified.ContainsKey(key)) return;
-        var digests = new Dictionary<string, string>(StringComparer.Ordinal); // algorithm -> digest, each computed once
-        foreach (string expected in hashes)
-        {
-            string algorithm = FileHash.AlgorithmOf(expected);
-            if (!digests.TryGetValue(algorithm, out string? actual)) digests[algorithm] = actual = FileHash.Of(path, expected);
-            if (actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
-            {
-                Verified[key] = true;
-                return;
-            }
-        }
-        throw new ModelFileException($"Model '{spec.Name}': {path} has {string.Join(", ", digests.Select(d => $"{d.Key} {d.Value}"))}, " +
-                                     $"expected {string.Join(" or ", hashes)}. The file is corrupt or not the pinned model; delete it and run {refetch ?? "scripts/setup.sh"}.");
+        string actual = FileHash.Of(path, hash);
+        if (!actual.Equals(hash, StringComparison.OrdinalIgnoreCase))
+            throw new ModelFileException($"Model '{spec.Name}': {path} has {FileHash.AlgorithmOf(hash)} {actual}, expected {hash}. " +
+                                         "The file is corrupt or not the pinned model; delete it and run scripts/setup.sh.");
+        Verified[key] = true;
     }
 
     private static readonly ConcurrentDictionary<string, bool> VerifiedSets = new(StringComparer.Ordinal);
@@ -99,7 +89,7 @@ public static class ModelFiles
         foreach (string release in releases)
         {
             var set = files.Where(f => f.Release == release).ToArray();
-            if (set.Length == names.Length && set.All(f => digests[f.Name].Equals(f.Sha384, StringComparison.OrdinalIgnoreCase)))
+            if (set.Length == names.Length && IsWholeSet(set, n => digests[n]))
             {
                 VerifiedSets[key] = true;
                 return;
@@ -111,6 +101,10 @@ public static class ModelFiles
         throw new ModelFileException($"Model '{spec.Name}': the IR's files are not one pinned set: {string.Join("; ", names.Select(Owner))}. " +
                                      $"Delete {dir} and fetch it again with {refetch} (one --release).");
     }
+
+    /// <summary>True when every file of <paramref name="set"/> is there with its pinned SHA-384 (null digest: missing).</summary>
+    internal static bool IsWholeSet(IEnumerable<OmzFile> set, Func<string, string?> sha384Of) =>
+        set.All(f => sha384Of(f.Name) is { } d && d.Equals(f.Sha384, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// What identifies the spec's weights for the gallery: its pinned SHA-256, else the SHA-256 of its file, and for an

@@ -3,7 +3,7 @@ namespace Kiosk.Vision.Models;
 /// <summary>
 /// What `kiosk models fetch` downloads for an Open Model Zoo model: the files of one precision, from the URLs of its
 /// model.yml (or the same paths on a mirror), to &lt;models&gt;/omz/&lt;name&gt;/&lt;precision&gt;/, each with its pinned
-/// size and SHA-256.
+/// size and SHA-384.
 /// </summary>
 public static class OmzFetch
 {
@@ -42,24 +42,17 @@ public static class OmzFetch
     public static IReadOnlyList<string> Installed(OmzModel model, string modelsDir)
     {
         var ok = new List<string>();
-        foreach (string release in OmzDownloads.Releases)
+        var digests = new Dictionary<string, string?>(StringComparer.Ordinal); // each file hashed once, whichever sets it is in
+        string? Sha384Of(string name)
         {
-            foreach (string precision in OmzDownloads.Precisions(model, release))
-            {
-                bool whole = true;
-                foreach (var f in model.Files.Where(f => f.Precision == precision && f.Release == release))
-                {
-                    string path = Path.Combine(modelsDir, "omz", model.Name, f.Name);
-                    var info = new FileInfo(path);
-                    if (!info.Exists || info.Length != f.Size || FileHash.Of(path, f.Sha384) != f.Sha384)
-                    {
-                        whole = false;
-                        break;
-                    }
-                }
-                if (whole) ok.Add($"{precision} ({release})");
-            }
+            if (digests.TryGetValue(name, out string? d)) return d;
+            string path = Path.Combine(modelsDir, "omz", model.Name, name);
+            return digests[name] = File.Exists(path) ? FileHash.Sha384Of(path) : null;
         }
+        foreach (string release in OmzDownloads.Releases)
+            foreach (string precision in OmzDownloads.Precisions(model, release))
+                if (ModelFiles.IsWholeSet(model.Files.Where(f => f.Precision == precision && f.Release == release), Sha384Of))
+                    ok.Add($"{precision} ({release})");
         return ok;
     }
 }
