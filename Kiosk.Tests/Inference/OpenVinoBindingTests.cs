@@ -169,7 +169,7 @@ public sealed class OpenVinoLibraryNotFoundTests : IDisposable
     }
 
     [Fact]
-    public void Configure_after_loading_to_another_path_is_rejected_only_when_loaded()
+    public void Before_anything_is_loaded_the_path_may_be_set_and_cleared_again()
     {
         OvLibrary.Configure(Missing);
         OvLibrary.Configure(null); // nothing loaded yet: any change is allowed
